@@ -1,0 +1,121 @@
+//! Generates the low-level Clerk client from the vendored OpenAPI fragment.
+//!
+//! The fragment in `openapi/` is already normalized by `cargo xtask regen`; this script only
+//! tells progenitor where our hand-written types stand in for generated ones:
+//! - every named string enum becomes an open enum (unknown values decode to `Unknown(String)`),
+//! - list responses become the generic `Page<T>`,
+//! - PATCH bodies become the facade's update types, which can send an explicit `null`.
+
+use std::{env, fs, path::Path};
+
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
+use serde_json::Value;
+
+const FRAGMENT: &str = "openapi/clerk-rbac.json";
+
+/// Generated list wrappers and the item type each page carries.
+const PAGES: &[(&str, &str)] = &[
+    ("Permissions", "Permission"),
+    ("Roles", "Role"),
+    ("RoleSets", "RoleSet"),
+];
+
+/// PATCH bodies that the facade writes by hand, so that a field can be cleared with `null`.
+const UPDATE_BODIES: &[(&str, &str)] = &[
+    (
+        "UpdateOrganizationPermissionBody",
+        "crate::UpdatePermission",
+    ),
+    ("UpdateOrganizationRoleBody", "crate::UpdateRole"),
+    ("UpdateRoleSetBody", "crate::UpdateRoleSet"),
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed={FRAGMENT}");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let text = fs::read_to_string(FRAGMENT).unwrap_or_else(|e| panic!("reading {FRAGMENT}: {e}"));
+    let raw: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FRAGMENT}: {e}"));
+    let spec: openapiv3::OpenAPI =
+        serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{FRAGMENT}: {e}"));
+
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Positional)
+        .with_inner_type(quote::quote!(crate::hooks::Hooks))
+        .with_hooks(HooksMode::Expected)
+        .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq")
+        // Deterministic key order on the wire and in Debug output.
+        .with_map_type("::std::collections::BTreeMap");
+
+    let mut open_enums = String::new();
+    for (name, schema) in raw["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(values) = open_enum_values(schema) {
+            open_enums.push_str(&open_enum_invocation(name, &values));
+            settings.with_replacement(name, format!("crate::{name}"), no_impls());
+        }
+    }
+    for (list, item) in PAGES {
+        settings.with_replacement(list, format!("crate::Page<types::{item}>"), no_impls());
+    }
+    for (body, facade_type) in UPDATE_BODIES {
+        settings.with_replacement(body, facade_type, no_impls());
+    }
+
+    let tokens = Generator::new(&settings)
+        .generate_tokens(&spec)
+        .unwrap_or_else(|e| panic!("progenitor could not generate a client from {FRAGMENT}: {e}"));
+    let file = syn::parse2(tokens).expect("progenitor emitted code that does not parse");
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let out = Path::new(&out_dir);
+    write(&out.join("clerk_api.rs"), &prettyplease::unparse(&file));
+    write(&out.join("open_enums.rs"), &open_enums);
+}
+
+fn no_impls() -> std::iter::Empty<TypeImpl> {
+    std::iter::empty()
+}
+
+/// A named schema of `type: string` with an `enum` list: the values, in order.
+fn open_enum_values(schema: &Value) -> Option<Vec<String>> {
+    if schema["type"] != "string" {
+        return None;
+    }
+    let values = schema["enum"].as_array()?;
+    Some(
+        values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// One `open_enum!` invocation (the macro lives in `src/open_enum.rs`).
+fn open_enum_invocation(name: &str, values: &[String]) -> String {
+    let variants: String = values
+        .iter()
+        .map(|value| format!("    {} = {value:?},\n", pascal_case(value)))
+        .collect();
+    format!("crate::open_enum! {{\n    {name} {{\n{variants}    }}\n}}\n")
+}
+
+fn pascal_case(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+fn write(path: &Path, contents: &str) {
+    fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}

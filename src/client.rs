@@ -1,0 +1,352 @@
+//! [`Clerk`], the entry point, and [`ClerkBuilder`], its configuration.
+
+use std::{fmt, future::Future, net::IpAddr, time::Duration};
+
+use progenitor_client::ResponseValue;
+use reqwest::{Url, header::HeaderValue};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    Error, Hooks, Result, RetryPolicy,
+    generated::{self, types::ClerkErrors},
+    hooks,
+    resources::{OrganizationPermissions, OrganizationRoles, RoleSets},
+};
+
+/// Where requests go unless configured otherwise (the same root Clerk's own SDKs use).
+pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com";
+/// How long one request may take, from sending to the last byte of the response.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long establishing a connection may take (only for the HTTP client this crate builds).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest response body a client reads by default: 32 MiB. A list page of 500 roles with
+/// many permissions each is a few MiB; anything far larger is not an answer from Clerk.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A client for Clerk's organization RBAC endpoints.
+///
+/// Cheap to clone (clones share one connection pool); build it once and share it.
+/// The secret key is never shown by `Debug`.
+///
+/// ```no_run
+/// # async fn demo() -> clerk_rbac::Result<()> {
+/// let clerk = clerk_rbac::Clerk::new("sk_test_example")?;
+/// let roles = clerk.organization_roles().list().limit(50).send().await?;
+/// for role in &roles.data {
+///     println!("{} has {} permissions", role.key, role.permissions.len());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Clerk {
+    api: generated::Client,
+}
+
+impl Clerk {
+    /// A client for the production API with this secret key and default settings.
+    ///
+    /// Fails with [`Error::Config`] if the key is empty or cannot be sent in a header.
+    pub fn new(secret_key: impl Into<String>) -> Result<Self> {
+        Self::builder().secret_key(secret_key).build()
+    }
+
+    /// A client configured from the environment: `CLERK_SECRET_KEY` (required) and
+    /// `CLERK_API_URL` (optional, the API root such as `https://api.clerk.com`).
+    pub fn from_env() -> Result<Self> {
+        let key = std::env::var("CLERK_SECRET_KEY")
+            .map_err(|_| Error::Config("CLERK_SECRET_KEY is not set".into()))?;
+        let mut builder = Self::builder().secret_key(key);
+        if let Ok(url) = std::env::var("CLERK_API_URL") {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// Starts a configuration with every option.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let clerk = clerk_rbac::Clerk::builder()
+    ///     .secret_key("sk_test_example")
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), clerk_rbac::Error>(())
+    /// ```
+    pub fn builder() -> ClerkBuilder {
+        ClerkBuilder::default()
+    }
+
+    /// Organization permissions: list, get, create, update, delete.
+    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
+        OrganizationPermissions::new(self)
+    }
+
+    /// Organization roles and the permissions they hold.
+    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
+        OrganizationRoles::new(self)
+    }
+
+    /// Role sets: the groups of roles an organization can use.
+    pub fn role_sets(&self) -> RoleSets<'_> {
+        RoleSets::new(self)
+    }
+
+    /// The generated client behind this one, for anything the facade does not cover. It sends
+    /// the same headers; see [`generated`](crate::generated).
+    pub fn generated(&self) -> &generated::Client {
+        &self.api
+    }
+
+    pub(crate) fn api(&self) -> &generated::Client {
+        &self.api
+    }
+
+    /// Awaits one generated-client call and maps its outcome onto the crate's types.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ClerkErrors>>>,
+    ) -> Result<T> {
+        hooks::with_call_record(async {
+            match call.await {
+                Ok(value) => Ok(value.into_inner()),
+                Err(e) => Err(Error::from_generated::<T>(e, hooks::call_record()).await),
+            }
+        })
+        .await
+    }
+}
+
+/// Configuration for a [`Clerk`] client; see [`Clerk::builder`].
+#[derive(Default)]
+#[must_use]
+pub struct ClerkBuilder {
+    secret_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    http_client: Option<reqwest::Client>,
+    allow_insecure_http: bool,
+    retry: Option<RetryPolicy>,
+    max_response_bytes: Option<u64>,
+}
+
+impl fmt::Debug for ClerkBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkBuilder")
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("http_client", &self.http_client.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+impl ClerkBuilder {
+    /// The instance's secret key (`sk_live_...` or `sk_test_...`). Required.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// The API root, as Clerk's JS SDK takes `apiUrl`: scheme, host, optional port and path
+    /// prefix, without `/v1` (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored.
+    /// Defaults to [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How long one request may take in all. Defaults to [`DEFAULT_TIMEOUT`] (30 s); applies
+    /// to a custom [`http_client`](Self::http_client) too.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long connecting may take. Defaults to [`DEFAULT_CONNECT_TIMEOUT`] (10 s). Ignored
+    /// with a custom [`http_client`](Self::http_client), which brings its own.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends requests through this `reqwest::Client` (proxies, pools, TLS roots of your
+    /// choosing). The Clerk headers, the request timeout, retries and the body size limit are
+    /// still applied per request; its redirect policy is its own (reqwest's default follows
+    /// redirects but drops `Authorization` when one leaves the origin).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// How failed requests are retried. Defaults to [`RetryPolicy::default()`]: up to 3
+    /// attempts with capped exponential back-off, and only when repeating the request cannot
+    /// do anything twice. [`RetryPolicy::none()`] turns retrying off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clerk_rbac::{Clerk, RetryPolicy};
+    /// let clerk = Clerk::builder()
+    ///     .secret_key("sk_test_example")
+    ///     .retry(RetryPolicy::default().max_attempts(5).budget(Duration::from_secs(90)))
+    ///     .build()?;
+    /// # Ok::<(), clerk_rbac::Error>(())
+    /// ```
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The largest response body the client reads, in bytes; a longer one ends the call with
+    /// [`Error::ResponseTooLarge`]. Defaults to [`DEFAULT_MAX_RESPONSE_BYTES`] (32 MiB).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Allows a plain `http://` base URL on a host that is not loopback. Off by default: the
+    /// secret key would cross the network in cleartext.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Checks the configuration and builds the client. Sends nothing.
+    pub fn build(self) -> Result<Clerk> {
+        let key = self
+            .secret_key
+            .ok_or_else(|| Error::Config("a secret key is required".into()))?;
+        let authorization = authorization_header(&key)?;
+        let base = api_root(
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            self.allow_insecure_http,
+        )?;
+        let http = match self.http_client {
+            Some(client) => client,
+            // Clerk's API does not redirect, so a redirect is an answer to report, not follow: the
+            // key can then never be sent anywhere but the configured origin.
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
+        };
+        let hooks = Hooks::new(
+            authorization,
+            self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            self.retry.unwrap_or_default(),
+            self.max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        );
+        Ok(Clerk {
+            api: generated::Client::new_with_client(&base, http, hooks),
+        })
+    }
+}
+
+fn authorization_header(key: &str) -> Result<HeaderValue> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(Error::Config("the secret key is empty".into()));
+    }
+    // The message must not echo the key: it may be a real one with a stray character.
+    let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
+        Error::Config("the secret key contains characters that cannot be sent in a header".into())
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `<root>/v1`, after checking that `root` is an absolute http(s) URL fit to carry the key.
+fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
+    let url = Url::parse(root.trim())
+        .map_err(|e| Error::Config(format!("base URL `{root}` is not a valid URL: {e}")))?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(Error::Config(format!(
+            "base URL `{root}` must not carry a query, fragment or credentials"
+        )));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "base URL `{root}` is plain http on a non-loopback host; the secret key would \
+                 travel in cleartext (use https, or allow_insecure_http(true) if you must)"
+            )));
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "base URL scheme `{other}` is not http(s)"
+            )));
+        }
+    }
+    Ok(format!("{}/v1", url.as_str().trim_end_matches('/')))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_root_appends_v1_once_whatever_the_trailing_slash() {
+        assert_eq!(
+            api_root("https://api.clerk.com", false).unwrap(),
+            "https://api.clerk.com/v1"
+        );
+        assert_eq!(
+            api_root("https://api.clerk.com/", false).unwrap(),
+            "https://api.clerk.com/v1"
+        );
+        assert_eq!(
+            api_root("http://127.0.0.1:8080/", false).unwrap(),
+            "http://127.0.0.1:8080/v1"
+        );
+        assert_eq!(
+            api_root("https://proxy.example/clerk/", false).unwrap(),
+            "https://proxy.example/clerk/v1"
+        );
+    }
+
+    #[test]
+    fn cleartext_http_needs_loopback_or_consent() {
+        assert!(api_root("http://localhost:3000", false).is_ok());
+        assert!(api_root("http://[::1]:3000", false).is_ok());
+        let err = api_root("http://clerk.internal", false).unwrap_err();
+        assert!(err.to_string().contains("cleartext"), "{err}");
+        assert!(api_root("http://clerk.internal", true).is_ok());
+        assert!(api_root("ftp://clerk.internal", true).is_err());
+        assert!(api_root("not a url", false).is_err());
+        assert!(api_root("https://api.clerk.com/?x=1", false).is_err());
+    }
+
+    #[test]
+    fn bad_keys_are_refused_without_echoing_them() {
+        let err = authorization_header("   ").unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+        let err = authorization_header("sk_test_se\nqZ7wv").unwrap_err();
+        assert!(!err.to_string().contains("qZ7wv"), "{err}");
+        assert!(authorization_header("sk_test_ok").unwrap().is_sensitive());
+    }
+}

@@ -1,0 +1,93 @@
+//! A typed client for Clerk's organization RBAC Backend API: organization permissions,
+//! organization roles (and the permissions they hold) and role sets.
+//!
+//! The low-level client is generated at build time by progenitor from the OpenAPI fragment in
+//! `openapi/` (Clerk API version 2026-05-12); this crate puts a small facade on top:
+//! [`Clerk`] and its three resource handles, one error type, and request bodies that cannot
+//! be built without their required fields.
+//!
+//! ```no_run
+//! use clerk_rbac::{Clerk, CreatePermission, CreateRole, UpdateRole};
+//!
+//! # async fn demo() -> clerk_rbac::Result<()> {
+//! let clerk = Clerk::from_env()?; // CLERK_SECRET_KEY, optional CLERK_API_URL
+//!
+//! let read = clerk
+//!     .organization_permissions()
+//!     .create(CreatePermission::new("Read invoices", "org:invoices:read"))
+//!     .await?;
+//! let role = clerk
+//!     .organization_roles()
+//!     .create(CreateRole::new("Accountant", "org:accountant").permissions([read.id.clone()]))
+//!     .await?;
+//! clerk
+//!     .organization_roles()
+//!     .update(&role.id, UpdateRole::new().clear_description())
+//!     .await?;
+//!
+//! let page = clerk.organization_roles().list().query("account").send().await?;
+//! println!("{} matching roles", page.total_count);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # On the wire
+//! Requests go to `<base URL>/v1/...` with `Authorization: Bearer <key>`,
+//! `Clerk-API-Version`, `User-Agent: clerk-rbac/<version>` and `Accept: application/json`.
+//! Path IDs are percent-encoded into exactly one segment; IDs that cannot be (empty, `.`,
+//! `..`, or containing `\`, which URL parsing reads as `/`) are refused with
+//! [`Error::InvalidRequest`] before anything is sent.
+//!
+//! # Forward compatibility
+//! Responses decode even when Clerk adds fields, adds enum values (kept in `Unknown(String)`,
+//! see [`RoleSetType`]) or leaves out nullable fields. Request bodies stay strict.
+//!
+//! # Features
+//! - `rustls` (default): TLS through rustls.
+//! - `native-tls`: TLS through the platform library instead.
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+pub mod generated;
+mod hooks;
+mod list;
+mod open_enum;
+mod paginate;
+mod path;
+mod requests;
+mod resources;
+mod retry;
+
+pub use client::DEFAULT_MAX_RESPONSE_BYTES;
+pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use error::{ApiError, DecodeError, Error, Result};
+pub use hooks::Hooks;
+pub use list::{DEFAULT_CONCURRENCY, List, Listable, MAX_PAGE_SIZE, Page};
+pub use paginate::ListStream;
+pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
+pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
+pub use retry::{Attempts, GaveUp, RetryPolicy};
+
+/// The models Clerk returns, generated from the fragment's schemas.
+pub use generated::types::{
+    ClerkError, DeletedObject, Permission, Role, RoleSet, RoleSetItem, RoleSetMigration,
+};
+
+/// Body of [`OrganizationPermissions::create`]: build it with `CreatePermission::new`.
+pub type CreatePermission = generated::types::CreateOrganizationPermissionBody;
+/// Body of [`OrganizationRoles::create`]: build it with `CreateRole::new`.
+pub type CreateRole = generated::types::CreateOrganizationRoleBody;
+/// Body of [`RoleSets::create`]: build it with `CreateRoleSet::new`.
+pub type CreateRoleSet = generated::types::CreateRoleSetBody;
+/// The `type` a new role set may be given: `Initial` or `Custom`.
+pub type CreateRoleSetType = generated::types::CreateRoleSetBodyType;
+/// Body of [`RoleSets::add_roles`]: build it with `AddRoles::new`.
+pub type AddRoles = generated::types::AddRolesToRoleSetBody;
+/// Body of [`RoleSets::replace_role`]: build it with `ReplaceRole::new`.
+pub type ReplaceRole = generated::types::ReplaceRoleInRoleSetBody;
+/// Body of [`RoleSets::replace`]: build it with `ReplaceRoleSet::new`.
+pub type ReplaceRoleSet = generated::types::ReplaceRoleSetBody;
+
+// The open response enums (today `RoleSetType`), one `open_enum!` per named enum schema.
+include!(concat!(env!("OUT_DIR"), "/open_enums.rs"));

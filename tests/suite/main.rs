@@ -1,0 +1,9 @@
+//! The integration suite: one binary (one link on a small machine), one module per behaviour.
+
+mod support;
+
+mod config;
+mod errors;
+mod forward_compat;
+mod operations;
+mod paths;
