@@ -3,6 +3,7 @@
 mod support;
 
 mod config;
+mod contract;
 mod errors;
 mod forward_compat;
 mod operations;
