@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod forward_compat;
 mod operations;
+mod pagination;
 mod paths;
 mod retries;
 mod security;
