@@ -137,11 +137,7 @@ impl<'c, T: Listable> List<'c, T> {
 
     /// Fetches the page.
     pub async fn send(self) -> Result<Page<T>> {
-        if let Some(limit) = self.params.invalid_limit {
-            return Err(Error::InvalidRequest(format!(
-                "`limit` must be between 1 and {MAX_PAGE_SIZE}, got {limit}"
-            )));
-        }
+        self.params.check()?;
         <T as sealed::Sealed>::fetch(self.clerk, &self.params).await
     }
 
@@ -207,6 +203,18 @@ pub(crate) mod sealed {
         pub offset: Option<u64>,
         /// A `limit` outside 1..=500, reported by `send` so that the builder chain stays simple.
         pub invalid_limit: Option<u32>,
+    }
+
+    impl ListParams {
+        /// Refuses parameters that must not be sent; both `send` and `stream` ask first.
+        pub fn check(&self) -> Result<()> {
+            match self.invalid_limit {
+                Some(limit) => Err(Error::InvalidRequest(format!(
+                    "`limit` must be between 1 and {MAX_PAGE_SIZE}, got {limit}"
+                ))),
+                None => Ok(()),
+            }
+        }
     }
 
     /// The generated list operation behind each listable resource. Items are plain data, so

@@ -106,10 +106,8 @@ impl<T: Sealed> ListStream<T> {
             items: Vec::new().into_iter(),
             page_size,
         };
-        if let Some(limit) = params.invalid_limit {
-            stream.early_error = Some(Error::InvalidRequest(format!(
-                "`limit` must be between 1 and {MAX_PAGE_SIZE}, got {limit}"
-            )));
+        if let Err(error) = params.check() {
+            stream.early_error = Some(error);
             return stream;
         }
         let first = fetch(clerk.clone(), page_params(&params, page_size, start));

@@ -88,6 +88,17 @@ macro_rules! patch_setters {
     )+};
 }
 
+/// Setters for optional fields the API never takes as `null`: `name(value)` sets `Some(value)`.
+macro_rules! option_setters {
+    ($($field:ident: $ty:ty => $doc:literal,)+) => {$(
+        #[doc = $doc]
+        pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+            self.$field = Some(value.into());
+            self
+        }
+    )+};
+}
+
 /// Changes to an organization permission; fields left alone are not sent.
 ///
 /// ```
@@ -117,22 +128,10 @@ impl UpdatePermission {
         Self::default()
     }
 
-    /// Sets the display name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the key.
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
-        self
-    }
-
-    /// Sets the description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
+    option_setters! {
+        name: String => "Sets the display name.",
+        key: String => "Sets the key.",
+        description: String => "Sets the description.",
     }
 }
 
@@ -253,10 +252,8 @@ impl CreateOrganizationPermissionBody {
         }
     }
 
-    /// Adds a description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
+    option_setters! {
+        description: String => "Adds a description.",
     }
 }
 
@@ -279,10 +276,8 @@ impl CreateOrganizationRoleBody {
         }
     }
 
-    /// Adds a description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
+    option_setters! {
+        description: String => "Adds a description.",
     }
 
     /// The permission IDs the role holds.
@@ -329,16 +324,9 @@ impl CreateRoleSetBody {
         }
     }
 
-    /// Chooses the key (`role_set:<name>`); without it Clerk derives one from the name.
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
-        self
-    }
-
-    /// Adds a description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
+    option_setters! {
+        key: String => "Chooses the key (`role_set:<name>`); without it Clerk derives one from the name.",
+        description: String => "Adds a description.",
     }
 
     /// `Initial` makes it the role set new organizations get; the default is `Custom`.
@@ -363,16 +351,9 @@ impl AddRolesToRoleSetBody {
         }
     }
 
-    /// Also makes this role the default for new members.
-    pub fn default_role_key(mut self, key: impl Into<String>) -> Self {
-        self.default_role_key = Some(key.into());
-        self
-    }
-
-    /// Also makes this role the one organization creators get.
-    pub fn creator_role_key(mut self, key: impl Into<String>) -> Self {
-        self.creator_role_key = Some(key.into());
-        self
+    option_setters! {
+        default_role_key: String => "Also makes this role the default for new members.",
+        creator_role_key: String => "Also makes this role the one organization creators get.",
     }
 }
 
