@@ -9,10 +9,9 @@
 #    the generated code checked in and build.rs and its build-dependencies removed
 #    ("checked-in"). Builds each from nothing with its own CARGO_TARGET_DIR, one after the
 #    other, then rebuilds the crate alone (`cargo clean -p clerk-rbac` first). Same lockfile,
-#    same toolchain, offline. A third copy, "script-O0", builds like "script" but with the
-#    build script and its dependencies at opt-level 0 instead of the manifest's 1.
+#    same toolchain, offline, the manifest's own dev profile.
 #
-#   VARIANTS="script-O0 checked-in" benches/build_cost.sh   # only some copies
+#   VARIANTS="checked-in" benches/build_cost.sh   # only some copies
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +28,7 @@ echo "== 1. Build script run time (median of $runs runs)"
 cargo build --quiet -p clerk-rbac
 script=$(ls -t target/debug/build/clerk-rbac-*/build-script-build | head -n 1)
 out="$work/out"
-mkdir -p "$out" "$work/out-O0"
+mkdir -p "$out"
 for _ in $(seq "$runs"); do
     start=$(now)
     OUT_DIR="$out" CARGO_MANIFEST_DIR="$root" "$script" > /dev/null
@@ -50,9 +49,8 @@ copy_crate() {
     # Only the crate itself: no workspace members.
     sed -i 's/^members = .*/members = []/' "$dest/Cargo.toml"
 }
-variants=${VARIANTS:-script script-O0 checked-in}
+variants=${VARIANTS:-script checked-in}
 copy_crate "$work/script"
-copy_crate "$work/script-O0"
 copy_crate "$work/checked-in"
 (
     cd "$work/checked-in"
@@ -73,10 +71,8 @@ copy_crate "$work/checked-in"
 build() { # <variant> <label>
     local dir="$work/$1"
     local start end crates
-    local opt=1
-    [ "$1" = script-O0 ] && opt=0
     start=$(now)
-    crates=$(cd "$dir" && CARGO_PROFILE_DEV_BUILD_OVERRIDE_OPT_LEVEL=$opt CARGO_TARGET_DIR="$dir/target" \
+    crates=$(cd "$dir" && CARGO_TARGET_DIR="$dir/target" \
         cargo build --offline -p clerk-rbac 2>&1 | grep -c 'Compiling' || true)
     end=$(now)
     printf '%-11s %-24s %8s s  (%s crates compiled)\n' "$1" "$2" "$(elapsed "$start" "$end")" "$crates"
@@ -88,13 +84,3 @@ for variant in $variants; do
     (cd "$work/$variant" && CARGO_TARGET_DIR="$work/$variant/target" cargo clean --quiet -p clerk-rbac)
     build "$variant" "clean build, crate only"
 done
-if [[ " $variants " == *" script-O0 "* ]]; then
-    o0=$(ls -t "$work"/script-O0/target/debug/build/clerk-rbac-*/build-script-build | head -n 1)
-    for _ in $(seq "$runs"); do
-        start=$(now)
-        OUT_DIR="$work/out-O0" CARGO_MANIFEST_DIR="$root" "$o0" > /dev/null
-        end=$(now)
-        elapsed "$start" "$end"
-        echo
-    done | median | awk '{ printf "build script at opt-level 0: %.3f s\n", $1 }'
-fi
