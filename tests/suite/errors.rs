@@ -197,10 +197,7 @@ async fn a_refused_connection_is_a_transport_error() {
         .local_addr()
         .unwrap()
         .port();
-    let clerk = clerk_rbac::Clerk::builder()
-        .secret_key(support::SECRET_KEY)
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .retry(clerk_rbac::RetryPolicy::none())
+    let clerk = support::builder(format!("http://127.0.0.1:{port}"))
         .build()
         .unwrap();
     let err = clerk.organization_roles().get("role_1").await.unwrap_err();
@@ -219,11 +216,8 @@ async fn a_slow_server_ends_in_a_timeout() {
         .set_body_json(support::role("role_1", "org:a", vec![]))
         .set_delay(Duration::from_secs(5));
     respond(&server, slow).await;
-    let clerk = clerk_rbac::Clerk::builder()
-        .secret_key(support::SECRET_KEY)
-        .base_url(server.uri())
+    let clerk = support::builder(server.uri())
         .timeout(Duration::from_millis(200))
-        .retry(clerk_rbac::RetryPolicy::none())
         .build()
         .unwrap();
 

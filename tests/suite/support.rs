@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use clerk_rbac::Clerk;
+use clerk_rbac::{Clerk, ClerkBuilder};
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
@@ -17,13 +17,18 @@ pub async fn mock_clerk() -> (MockServer, Clerk) {
     (server, clerk)
 }
 
-/// A client for `server` with the test key and no retries, so that each call is exactly one
-/// request (the retry behaviour has its own modules).
-pub fn client_for(server: &MockServer) -> Clerk {
+/// A builder with the test key, `base_url` and no retries, so that each call is exactly one
+/// request (the retry behaviour has its own modules); add settings, then `build`.
+pub fn builder(base_url: impl Into<String>) -> ClerkBuilder {
     Clerk::builder()
         .secret_key(SECRET_KEY)
-        .base_url(server.uri())
+        .base_url(base_url)
         .retry(clerk_rbac::RetryPolicy::none())
+}
+
+/// A client for `server` as [`builder`] sets it up.
+pub fn client_for(server: &MockServer) -> Clerk {
+    builder(server.uri())
         .build()
         .expect("a loopback base URL and a plain key are valid")
 }
