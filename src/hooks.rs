@@ -133,9 +133,12 @@ async fn send(
     let mut next = request;
     let mut made = 0_u32;
     loop {
-        // A copy for the next attempt. JSON bodies are buffered, so this always succeeds for
-        // this API; a request that cannot be copied is sent once.
-        let spare = next.try_clone();
+        // A copy for a next attempt, unless retries are off (then `decide` would stop anyway).
+        // JSON bodies are buffered, so copying always succeeds for this API; a request that
+        // cannot be copied is sent once.
+        let spare = (settings.retry.max_attempts > 1)
+            .then(|| next.try_clone())
+            .flatten();
         made = made.saturating_add(1);
         span.record("attempt", made);
         note(|call| call.attempts.made = made);
