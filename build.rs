@@ -44,10 +44,15 @@ fn main() {
         .with_interface(InterfaceStyle::Positional)
         .with_inner_type(quote::quote!(crate::hooks::Hooks))
         .with_hooks(HooksMode::Expected)
-        .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
         // Deterministic key order on the wire and in Debug output.
         .with_map_type("::std::collections::BTreeMap");
+
+    // `schemars::JsonSchema` only for builds that ask for it: it is a second `syn` in every
+    // dependent's build, and only the `schemars` feature's users (and the suite) need it.
+    if env::var_os("CARGO_FEATURE_SCHEMARS").is_some() {
+        settings.with_derive("schemars::JsonSchema");
+    }
 
     let mut open_enums = String::new();
     for (name, schema) in raw["components"]["schemas"]

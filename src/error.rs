@@ -234,9 +234,12 @@ impl Error {
         self.clerk_errors().first().map(|e| e.code.as_str())
     }
 
-    /// Whether Clerk answered 404: the permission, role or role set does not exist.
+    /// Whether Clerk itself answered that the permission, role or role set does not exist: a
+    /// 404 carrying Clerk's error JSON. A 404 page from something else on the way (a proxy, a
+    /// wrong base URL) is not taken for an answer about the object: it stays an
+    /// [`Error::UnexpectedResponse`], and this is `false`.
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND)
+        matches!(self, Error::Api(api) if api.status == StatusCode::NOT_FOUND)
     }
 
     /// Whether Clerk answered 429: too many requests.

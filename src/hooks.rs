@@ -23,6 +23,7 @@ use tracing::{Instrument, Span, field::Empty};
 
 use crate::{
     generated::Client,
+    rate_limit::{Limiter, RateLimit},
     retry::{Attempts, Decision, Outcome, RetryPolicy, decide},
 };
 
@@ -46,6 +47,8 @@ struct Settings {
     timeout: Duration,
     retry: RetryPolicy,
     max_response_bytes: u64,
+    /// Paces attempts when a client-side rate limit is set.
+    limiter: Option<Limiter>,
 }
 
 impl Hooks {
@@ -54,6 +57,7 @@ impl Hooks {
         timeout: Duration,
         retry: RetryPolicy,
         max_response_bytes: u64,
+        rate_limit: Option<RateLimit>,
     ) -> Self {
         let user_agent = concat!("clerk-rbac/", env!("CARGO_PKG_VERSION"));
         Hooks(Arc::new(Settings {
@@ -62,6 +66,7 @@ impl Hooks {
             timeout,
             retry,
             max_response_bytes,
+            limiter: rate_limit.map(Limiter::new),
         }))
     }
 }
@@ -142,6 +147,10 @@ async fn send(
         made = made.saturating_add(1);
         span.record("attempt", made);
         note(|call| call.attempts.made = made);
+        let slot = match &settings.limiter {
+            Some(limiter) => Some(limiter.acquire().await),
+            None => None,
+        };
         let result = client.execute(next).await;
         let outcome = match &result {
             Ok(response) => Outcome::Response(response.status(), response.headers()),
@@ -166,6 +175,7 @@ async fn send(
                 );
                 // Dropped unread: the connection is closed rather than drained.
                 drop(result);
+                drop(slot);
                 tokio::time::sleep(wait).await;
                 next = spare;
                 continue;
@@ -179,6 +189,7 @@ async fn send(
             Ok(response) => read_bounded(response, settings.max_response_bytes).await,
             Err(error) => Err(error),
         };
+        drop(slot);
         finish(&span, &result, started.elapsed());
         return result;
     }

@@ -32,8 +32,10 @@ pub const DEFAULT_CONCURRENCY: usize = 6;
 pub struct Page<T> {
     /// The items on this page, in the server's order.
     pub data: Vec<T>,
-    /// How many items match the query across all pages.
-    pub total_count: u64,
+    /// How many items match the query across all pages. Signed because the API declares it a
+    /// 64-bit signed integer; a negative count from a server is kept as sent, and
+    /// [`List::stream`] then reads no page after the first.
+    pub total_count: i64,
 }
 
 impl<T> IntoIterator for Page<T> {

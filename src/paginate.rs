@@ -25,7 +25,7 @@ use crate::{
 /// The first page is requested alone, at the caller's starting offset (0 by default). Its
 /// `total_count` fixes which other pages exist: one request per page-sized step from there up
 /// to that total. Those are sent with at most [`concurrency`](crate::List::concurrency) in
-/// flight (4 by default), and their items come out in the server's order whatever order the
+/// flight ([`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY) by default), and their items come out in the server's order whatever order the
 /// responses arrive in. At most about `concurrency + 2` pages are held at once: the one being
 /// handed out, one that is ready next, and those in flight. Each page is a normal request, so
 /// the client's timeout and retry policy apply to each page on its own.
@@ -137,8 +137,9 @@ impl<T: Sealed> ListStream<T> {
         }
         let page_size = self.page_size;
         // `page_size` is at most MAX_PAGE_SIZE, so it fits any usize.
-        let offsets =
-            (start.saturating_add(page_size)..first.total_count).step_by(page_size as usize);
+        // A negative total (which no real answer carries) plans no further page.
+        let total = u64::try_from(first.total_count).unwrap_or(0);
+        let offsets = (start.saturating_add(page_size)..total).step_by(page_size as usize);
         let pages = futures::stream::iter(offsets)
             .map(move |offset| fetch(clerk.clone(), page_params(&params, page_size, offset)))
             .buffered(concurrency);

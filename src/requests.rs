@@ -5,8 +5,7 @@
 //! generated ones cannot send an explicit `null`: every field is a [`Patch`] (or an `Option`
 //! where the spec does not allow `null`), and only touched fields are serialized.
 
-use schemars::JsonSchema;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::generated::types::{
     AddRolesToRoleSetBody, CreateOrganizationPermissionBody, CreateOrganizationRoleBody,
@@ -59,7 +58,20 @@ impl<T: Serialize> Serialize for Patch<T> {
     }
 }
 
-impl<T: JsonSchema> JsonSchema for Patch<T> {
+/// Read back as the server reads it: `null` is [`Patch::Clear`], a value is [`Patch::Set`]; a
+/// field that is absent stays [`Patch::Unchanged`] through the containing struct's
+/// `#[serde(default)]`.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(value) => Patch::Set(value),
+            None => Patch::Clear,
+        })
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Patch<T> {
     fn schema_name() -> String {
         <Option<T>>::schema_name()
     }
@@ -105,20 +117,24 @@ macro_rules! option_setters {
 /// let changes = clerk_rbac::UpdatePermission::new().name("Read invoices");
 /// assert_eq!(serde_json::to_value(&changes).unwrap(), serde_json::json!({"name": "Read invoices"}));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatePermission {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String")] // never sent as `null`: the API does not accept it here
+    // Never sent as `null`: the API does not accept it here.
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub name: Option<String>,
     /// New key, `org:<feature>:<action>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String")] // never sent as `null`: the API does not accept it here
+    // Never sent as `null`: the API does not accept it here.
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub key: Option<String>,
     /// New description (the API does not accept `null` here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String")] // never sent as `null`: the API does not accept it here
+    // Never sent as `null`: the API does not accept it here.
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub description: Option<String>,
 }
 
@@ -139,14 +155,15 @@ impl UpdatePermission {
 ///
 /// ```
 /// let changes = clerk_rbac::UpdateRole::new()
-///     .permissions(["perm_read", "perm_write"].map(String::from))
+///     .permissions(["perm_read", "perm_write"])
 ///     .clear_description();
 /// assert_eq!(
 ///     serde_json::to_value(&changes).unwrap(),
 ///     serde_json::json!({"description": null, "permissions": ["perm_read", "perm_write"]})
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRole {
     /// New display name.
@@ -173,13 +190,28 @@ impl UpdateRole {
         name / clear_name: String,
         key / clear_key: String,
         description / clear_description: String,
-        permissions / clear_permissions: Vec<String>,
+    }
+
+    /// Replaces the role's permissions by exactly these permission IDs.
+    pub fn permissions(
+        mut self,
+        permission_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.permissions = Patch::Set(permission_ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Takes every permission from the role (sends `null`).
+    pub fn clear_permissions(mut self) -> Self {
+        self.permissions = Patch::Clear;
+        self
     }
 }
 
 /// The only `type` an update can give a role set: `initial` makes it the default for new
 /// organizations (the previous initial role set becomes `custom`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RoleSetTypeUpdate {
@@ -191,13 +223,14 @@ pub enum RoleSetTypeUpdate {
 ///
 /// ```
 /// use clerk_rbac::{RoleSetTypeUpdate, UpdateRoleSet};
-/// let changes = UpdateRoleSet::new().default_role_key("org:member").r#type(RoleSetTypeUpdate::Initial);
+/// let changes = UpdateRoleSet::new().default_role_key("org:member").type_(RoleSetTypeUpdate::Initial);
 /// assert_eq!(
 ///     serde_json::to_value(&changes).unwrap(),
 ///     serde_json::json!({"type": "initial", "default_role_key": "org:member"})
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRoleSet {
     /// New display name.
@@ -211,7 +244,7 @@ pub struct UpdateRoleSet {
     pub description: Patch<String>,
     /// `Set(Initial)` makes this the initial role set.
     #[serde(rename = "type", default, skip_serializing_if = "Patch::is_unchanged")]
-    pub r#type: Patch<RoleSetTypeUpdate>,
+    pub type_: Patch<RoleSetTypeUpdate>,
     /// Key of the role new members get; must already be in the set.
     #[serde(default, skip_serializing_if = "Patch::is_unchanged")]
     pub default_role_key: Patch<String>,
@@ -230,7 +263,7 @@ impl UpdateRoleSet {
         name / clear_name: String,
         key / clear_key: String,
         description / clear_description: String,
-        r#type / clear_type: RoleSetTypeUpdate,
+        type_ / clear_type: RoleSetTypeUpdate,
         default_role_key / clear_default_role_key: String,
         creator_role_key / clear_creator_role_key: String,
     }
@@ -262,7 +295,7 @@ impl CreateOrganizationRoleBody {
     ///
     /// ```
     /// let new = clerk_rbac::CreateRole::new("Billing", "org:billing")
-    ///     .permissions(["perm_123".to_string()])
+    ///     .permissions(["perm_123"])
     ///     .include_in_initial_role_set(true);
     /// # assert_eq!(new.permissions.as_deref(), Some(&["perm_123".to_string()][..]));
     /// ```
@@ -281,8 +314,11 @@ impl CreateOrganizationRoleBody {
     }
 
     /// The permission IDs the role holds.
-    pub fn permissions(mut self, permission_ids: impl IntoIterator<Item = String>) -> Self {
-        self.permissions = Some(permission_ids.into_iter().collect());
+    pub fn permissions(
+        mut self,
+        permission_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.permissions = Some(permission_ids.into_iter().map(Into::into).collect());
         self
     }
 
@@ -300,7 +336,7 @@ impl CreateRoleSetBody {
     /// ```
     /// let new = clerk_rbac::CreateRoleSet::new(
     ///     "Support teams",
-    ///     ["org:agent", "org:lead"].map(String::from),
+    ///     ["org:agent", "org:lead"],
     ///     "org:agent",
     ///     "org:lead",
     /// )
@@ -309,13 +345,13 @@ impl CreateRoleSetBody {
     /// ```
     pub fn new(
         name: impl Into<String>,
-        role_keys: impl IntoIterator<Item = String>,
+        role_keys: impl IntoIterator<Item = impl Into<String>>,
         default_role_key: impl Into<String>,
         creator_role_key: impl Into<String>,
     ) -> Self {
         Self {
             name: name.into(),
-            roles: role_keys.into_iter().collect(),
+            roles: role_keys.into_iter().map(Into::into).collect(),
             default_role_key: default_role_key.into(),
             creator_role_key: creator_role_key.into(),
             key: None,
@@ -330,7 +366,7 @@ impl CreateRoleSetBody {
     }
 
     /// `Initial` makes it the role set new organizations get; the default is `Custom`.
-    pub fn r#type(mut self, kind: CreateRoleSetBodyType) -> Self {
+    pub fn type_(mut self, kind: CreateRoleSetBodyType) -> Self {
         self.type_ = Some(kind);
         self
     }
@@ -340,12 +376,12 @@ impl AddRolesToRoleSetBody {
     /// Adds the roles with these keys.
     ///
     /// ```
-    /// let add = clerk_rbac::AddRoles::new(["org:auditor".to_string()]).default_role_key("org:auditor");
+    /// let add = clerk_rbac::AddRoles::new(["org:auditor"]).default_role_key("org:auditor");
     /// # assert_eq!(add.role_keys, ["org:auditor"]);
     /// ```
-    pub fn new(role_keys: impl IntoIterator<Item = String>) -> Self {
+    pub fn new(role_keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            role_keys: role_keys.into_iter().collect(),
+            role_keys: role_keys.into_iter().map(Into::into).collect(),
             default_role_key: None,
             creator_role_key: None,
         }

@@ -19,12 +19,12 @@ impl<'c> OrganizationPermissions<'c> {
     }
 
     /// Lists permissions; add filters and paging on the returned [`List`].
-    pub fn list(&self) -> List<'c, Permission> {
+    pub fn list(self) -> List<'c, Permission> {
         List::new(self.clerk)
     }
 
     /// Fetches one permission by ID.
-    pub async fn get(&self, permission_id: &str) -> Result<Permission> {
+    pub async fn get(self, permission_id: &str) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
         self.clerk
             .send(self.clerk.api().get_organization_permission(id))
@@ -44,7 +44,7 @@ impl<'c> OrganizationPermissions<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create(&self, permission: CreatePermission) -> Result<Permission> {
+    pub async fn create(self, permission: CreatePermission) -> Result<Permission> {
         self.clerk
             .send(self.clerk.api().create_organization_permission(&permission))
             .await
@@ -52,7 +52,7 @@ impl<'c> OrganizationPermissions<'c> {
 
     /// Changes the fields set in `changes`. System permissions cannot be changed.
     pub async fn update(
-        &self,
+        self,
         permission_id: &str,
         changes: UpdatePermission,
     ) -> Result<Permission> {
@@ -67,7 +67,7 @@ impl<'c> OrganizationPermissions<'c> {
     }
 
     /// Deletes a permission. System permissions cannot be deleted.
-    pub async fn delete(&self, permission_id: &str) -> Result<DeletedObject> {
+    pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
         let id = segment("permission_id", permission_id)?;
         self.clerk
             .send(self.clerk.api().delete_organization_permission(id))
@@ -87,12 +87,12 @@ impl<'c> OrganizationRoles<'c> {
     }
 
     /// Lists roles, newest first unless ordered otherwise.
-    pub fn list(&self) -> List<'c, Role> {
+    pub fn list(self) -> List<'c, Role> {
         List::new(self.clerk)
     }
 
     /// Fetches one role, with its permissions, by ID.
-    pub async fn get(&self, role_id: &str) -> Result<Role> {
+    pub async fn get(self, role_id: &str) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
         self.clerk
             .send(self.clerk.api().get_organization_role(id))
@@ -111,7 +111,7 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create(&self, role: CreateRole) -> Result<Role> {
+    pub async fn create(self, role: CreateRole) -> Result<Role> {
         self.clerk
             .send(self.clerk.api().create_organization_role(&role))
             .await
@@ -129,7 +129,7 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn update(&self, role_id: &str, changes: UpdateRole) -> Result<Role> {
+    pub async fn update(self, role_id: &str, changes: UpdateRole) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
         self.clerk
             .send(self.clerk.api().update_organization_role(id, &changes))
@@ -138,7 +138,7 @@ impl<'c> OrganizationRoles<'c> {
 
     /// Deletes a role. Clerk refuses while the role is in use (members, invitations, or as a
     /// default or creator role).
-    pub async fn delete(&self, role_id: &str) -> Result<DeletedObject> {
+    pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
         let id = segment("organization_role_id", role_id)?;
         self.clerk
             .send(self.clerk.api().delete_organization_role(id))
@@ -146,7 +146,7 @@ impl<'c> OrganizationRoles<'c> {
     }
 
     /// Gives the role a permission; returns the updated role.
-    pub async fn assign_permission(&self, role_id: &str, permission_id: &str) -> Result<Role> {
+    pub async fn assign_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
         let call = self
@@ -157,7 +157,7 @@ impl<'c> OrganizationRoles<'c> {
     }
 
     /// Takes a permission from the role; returns the updated role.
-    pub async fn remove_permission(&self, role_id: &str, permission_id: &str) -> Result<Role> {
+    pub async fn remove_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
         let call = self
@@ -181,25 +181,25 @@ impl<'c> RoleSets<'c> {
     }
 
     /// Lists role sets.
-    pub fn list(&self) -> List<'c, RoleSet> {
+    pub fn list(self) -> List<'c, RoleSet> {
         List::new(self.clerk)
     }
 
     /// Fetches one role set by key or ID.
-    pub async fn get(&self, key_or_id: &str) -> Result<RoleSet> {
+    pub async fn get(self, key_or_id: &str) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
         self.clerk.send(self.clerk.api().get_role_set(id)).await
     }
 
     /// Creates a role set.
-    pub async fn create(&self, role_set: CreateRoleSet) -> Result<RoleSet> {
+    pub async fn create(self, role_set: CreateRoleSet) -> Result<RoleSet> {
         self.clerk
             .send(self.clerk.api().create_role_set(&role_set))
             .await
     }
 
     /// Changes the fields touched in `changes`.
-    pub async fn update(&self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
+    pub async fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
         self.clerk
             .send(self.clerk.api().update_role_set(id, &changes))
@@ -207,7 +207,7 @@ impl<'c> RoleSets<'c> {
     }
 
     /// Adds roles to the set, optionally moving the default or creator role to one of them.
-    pub async fn add_roles(&self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
+    pub async fn add_roles(self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
         self.clerk
             .send(self.clerk.api().add_roles_to_role_set(id, &roles))
@@ -215,7 +215,7 @@ impl<'c> RoleSets<'c> {
     }
 
     /// Removes one role from the set, moving its members to another.
-    pub async fn replace_role(&self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
+    pub async fn replace_role(self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
         self.clerk
             .send(self.clerk.api().replace_role_in_role_set(id, &replacement))
@@ -225,7 +225,7 @@ impl<'c> RoleSets<'c> {
     /// Replaces the whole role set by another, migrating its organizations; the replaced set is
     /// deleted, and the returned object says so.
     pub async fn replace(
-        &self,
+        self,
         key_or_id: &str,
         replacement: ReplaceRoleSet,
     ) -> Result<DeletedObject> {

@@ -345,7 +345,7 @@ async fn sequential_listing(clerk: &Clerk) -> usize {
             .expect("a page");
         items += page.data.len();
         offset += PAGE;
-        if page.data.len() < PAGE as usize || offset >= page.total_count {
+        if page.data.len() < PAGE as usize || i64::try_from(offset).is_ok_and(|o| o >= page.total_count) {
             return items;
         }
     }
@@ -446,7 +446,7 @@ async fn memory(server: &Server) {
             .send()
             .await
             .expect("a page");
-        assert_eq!(warm.total_count, total);
+        assert_eq!(u64::try_from(warm.total_count), Ok(total));
 
         let (count, streamed_peak) = peak_bytes_during(async {
             let mut permissions = clerk.organization_permissions().list().stream();

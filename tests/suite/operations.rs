@@ -457,13 +457,13 @@ async fn create_role_set_with_every_option() {
     .await;
     let new = CreateRoleSet::new(
         "Support",
-        ["org:agent".into(), "org:lead".into()],
+        ["org:agent", "org:lead"],
         "org:agent",
         "org:lead",
     )
     .key("role_set:support")
     .description("Support teams")
-    .r#type(CreateRoleSetType::Initial);
+    .type_(CreateRoleSetType::Initial);
 
     let set = clerk.role_sets().create(new).await.unwrap();
 
@@ -505,7 +505,7 @@ async fn update_role_set_sends_nulls_and_values_as_touched() {
     )
     .await;
     let changes = UpdateRoleSet::new()
-        .r#type(RoleSetTypeUpdate::Initial)
+        .type_(RoleSetTypeUpdate::Initial)
         .creator_role_key("org:lead")
         .clear_description();
     clerk.role_sets().update("rs_1", changes).await.unwrap();

@@ -240,7 +240,7 @@ pub const CASES: &[Case] = &[
             )
             .key("role_set:support")
             .description("Support teams")
-            .r#type(CreateRoleSetType::Initial),
+            .type_(CreateRoleSetType::Initial),
         )),
         clearing: None,
     },
@@ -261,7 +261,7 @@ pub const CASES: &[Case] = &[
                 .name("Support")
                 .key("role_set:support")
                 .description("Support teams")
-                .r#type(RoleSetTypeUpdate::Initial)
+                .type_(RoleSetTypeUpdate::Initial)
                 .default_role_key("org:agent")
                 .creator_role_key("org:lead"),
         )),
