@@ -45,6 +45,7 @@
 //! # Features
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform library instead.
+//! - `sync`: [`sync`], RBAC as code: export an instance to a TOML file, plan and apply a file.
 #![warn(missing_docs)]
 
 mod client;
@@ -59,6 +60,8 @@ mod rate_limit;
 mod requests;
 mod resources;
 mod retry;
+#[cfg(feature = "sync")]
+pub mod sync;
 
 pub use client::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};

@@ -1,0 +1,3 @@
+//! `clerk-rbac`: export, plan, apply and check an instance's organization RBAC from a TOML file.
+
+fn main() {}

@@ -1,0 +1,81 @@
+//! RBAC as code: keep an instance's organization permissions, roles and role sets in step with
+//! a TOML file.
+//!
+//! The four verbs, each on a [`Clerk`](crate::Clerk) client:
+//! - [`export`]: read the instance and describe it as a [`DesiredState`] (write it with
+//!   [`DesiredState::to_toml`]);
+//! - [`plan()`]: read the instance and diff it against a desired state, giving a [`Plan`];
+//! - [`apply`]: carry a plan out, after checking the instance did not change since it was made;
+//! - [`check`]: plan, and say whether there is anything to do.
+//!
+//! The pure parts work without a server: [`DesiredState::from_toml`] reads and checks a file,
+//! [`plan::plan`] diffs an [`Instance`] against a desired state, and a [`Plan`] renders as text
+//! ([`Plan::render`]) or JSON ([`Plan::to_json`]).
+//!
+//! ```no_run
+//! use clerk_rbac::sync::{self, DesiredState, PlanOptions};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let clerk = sync::client_from_env()?; // paced to the instance's rate limit
+//! let desired = DesiredState::load("rbac.toml")?;
+//! let plan = sync::plan(&clerk, &desired, &PlanOptions::new()).await?;
+//! print!("{}", plan.render(false));
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod file;
+mod instance;
+mod keys;
+mod parse;
+pub mod plan;
+mod render;
+pub use render::PLAN_JSON_VERSION;
+mod validate;
+
+pub use error::{Location, Problem, Problems, SyncError};
+pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
+pub use instance::{
+    Drift, DriftChange, DriftItem, Fingerprint, Instance, ObservedPermission, ObservedRole,
+    ObservedRoleSet, read,
+};
+pub use keys::{Kind, SYSTEM_PERMISSION_PREFIX};
+pub use plan::{
+    Action, Change, ChangeAction, FieldChange, MAX_ROLES_PER_CALL, Plan, PlanOptions, Step,
+    Summary, Unmanaged,
+};
+
+use crate::Clerk;
+
+/// Reads the instance and describes everything it holds (system permissions and role sets
+/// being retired left out) as a desired state; planning it against the same instance finds
+/// nothing to do.
+pub async fn export(clerk: &Clerk) -> Result<DesiredState, SyncError> {
+    Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired())
+}
+
+/// Reads the instance and plans `desired` against it; sends nothing that changes anything.
+pub async fn plan(
+    clerk: &Clerk,
+    desired: &DesiredState,
+    options: &PlanOptions,
+) -> Result<Plan, SyncError> {
+    let observed = read(clerk).await.map_err(SyncError::Read)?;
+    plan::plan(&observed, desired, options)
+}
+
+/// A client from `CLERK_SECRET_KEY` (and `CLERK_API_URL`) paced to the instance's rate limit
+/// ([`RateLimit::for_secret_key`](crate::RateLimit::for_secret_key)): what the sync verbs
+/// should run on, so that a large apply never meets a 429.
+pub fn client_from_env() -> crate::Result<Clerk> {
+    let key = std::env::var("CLERK_SECRET_KEY")
+        .map_err(|_| crate::Error::Config("CLERK_SECRET_KEY is not set".into()))?;
+    let mut builder = Clerk::builder()
+        .secret_key(key.as_str())
+        .rate_limit(crate::RateLimit::for_secret_key(&key));
+    if let Ok(url) = std::env::var("CLERK_API_URL") {
+        builder = builder.base_url(url);
+    }
+    builder.build()
+}

@@ -1,0 +1,1 @@
+//! The desired-state file: the published JSON Schema, the example file, and export's output.

@@ -1,0 +1,1 @@
+//! How a plan reads: text for reviewers, JSON for machines.
