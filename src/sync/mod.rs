@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+mod apply;
 mod error;
 mod file;
 mod instance;
@@ -31,9 +32,13 @@ mod keys;
 mod parse;
 pub mod plan;
 mod render;
+mod schedule;
 pub use render::PLAN_JSON_VERSION;
 mod validate;
 
+pub use apply::{
+    ApplyOptions, ApplyReport, Progress, ProgressFn, StepOutcome, StepReport, apply, describe,
+};
 pub use error::{Location, Problem, Problems, SyncError};
 pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
 pub use instance::{

@@ -1,0 +1,950 @@
+//! Carrying a plan out on an instance: check that the instance is still what the plan saw, send
+//! each step's request through the public facade (IDs looked up by key), wait for role-set
+//! migrations, and report exactly what was done, what failed and what was skipped.
+
+use std::{
+    collections::HashMap,
+    fmt::{self, Write as _},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use serde::Serialize;
+
+use crate::{
+    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, CreateRoleSetType, Error,
+    ReplaceRole, ReplaceRoleSet, RoleSet, RoleSetTypeUpdate, UpdatePermission, UpdateRole,
+    UpdateRoleSet,
+};
+
+use super::{
+    error::SyncError,
+    instance::{Fingerprint, Instance, read},
+    plan::{Action, Plan, Step},
+    schedule::{self, Outcome},
+};
+
+/// A callback told about each step's progress.
+pub type ProgressFn = Arc<dyn Fn(Progress<'_>) + Send + Sync>;
+
+/// How to apply a plan.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// How many steps may run at once (default 8). The client's rate limit still paces every
+    /// request; this only bounds how many wait at once.
+    pub concurrency: usize,
+    /// How long to wait for a role-set migration to finish before giving up on that step
+    /// (default 10 minutes). The migration goes on at Clerk; applying again waits for it.
+    pub migration_timeout: Duration,
+    /// How often to look at a migration's progress (default 2 s).
+    pub poll_interval: Duration,
+    /// Told when each step starts and ends, for progress displays.
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            concurrency: 8,
+            migration_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(2),
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("concurrency", &self.concurrency)
+            .field("migration_timeout", &self.migration_timeout)
+            .field("poll_interval", &self.poll_interval)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+impl ApplyOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`concurrency`](Self::concurrency) (`0` is taken as `1`).
+    pub fn concurrency(mut self, steps: usize) -> Self {
+        self.concurrency = steps.max(1);
+        self
+    }
+
+    /// Sets [`migration_timeout`](Self::migration_timeout).
+    pub fn migration_timeout(mut self, timeout: Duration) -> Self {
+        self.migration_timeout = timeout;
+        self
+    }
+
+    /// Sets [`poll_interval`](Self::poll_interval).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Sets [`progress`](Self::progress).
+    pub fn progress(mut self, report: impl Fn(Progress<'_>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
+        self
+    }
+}
+
+/// A step starting or ending, for [`ApplyOptions::progress`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// The step is about to send its request.
+    Started(&'a Step),
+    /// The step ended (done, failed or skipped); `done` of `total` steps have ended.
+    Finished {
+        /// The step.
+        step: &'a Step,
+        /// How it ended.
+        outcome: &'a StepOutcome,
+        /// Steps ended so far, this one included.
+        done: usize,
+        /// Steps in the plan.
+        total: usize,
+    },
+}
+
+/// What apply did, step by step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// Every step of the plan with how it ended, in plan order.
+    pub steps: Vec<StepReport>,
+}
+
+/// One step and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    /// The step.
+    #[serde(flatten)]
+    pub step: Step,
+    /// How it ended.
+    pub outcome: StepOutcome,
+}
+
+/// How one step ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The change is on the instance.
+    Done {
+        /// Set when the request failed (e.g. the connection dropped after Clerk acted) but
+        /// reading the object back showed the change is there: the error, for the record.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confirmed_after: Option<String>,
+    },
+    /// The change is not on the instance (or, for a retirement, not finished).
+    Failed {
+        /// What went wrong, with Clerk's error message and code.
+        error: String,
+        /// The HTTP status, when there was an answer.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Clerk's error code, when Clerk said one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    /// Not sent, because a step it waits for failed.
+    Skipped {
+        /// The failed step it waits for (directly or not).
+        because_of: usize,
+    },
+}
+
+impl StepOutcome {
+    /// Whether the change is on the instance.
+    pub fn is_done(&self) -> bool {
+        matches!(self, StepOutcome::Done { .. })
+    }
+}
+
+impl ApplyReport {
+    /// Whether every step was done.
+    pub fn is_success(&self) -> bool {
+        self.steps.iter().all(|s| s.outcome.is_done())
+    }
+
+    /// Counts: (done, failed, skipped).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for step in &self.steps {
+            match step.outcome {
+                StepOutcome::Done { .. } => counts.0 += 1,
+                StepOutcome::Failed { .. } => counts.1 += 1,
+                StepOutcome::Skipped { .. } => counts.2 += 1,
+            }
+        }
+        counts
+    }
+
+    /// The report as a person reads it: what failed (with Clerk's error) and what was skipped
+    /// (and why) in full, what was done one line each, and a summary line.
+    pub fn render(&self, color: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_owned()
+            }
+        };
+        let mut out = String::new();
+        for report in &self.steps {
+            let what = describe(&report.step.action);
+            match &report.outcome {
+                StepOutcome::Done {
+                    confirmed_after: None,
+                } => {
+                    let _ = writeln!(out, "{} {what}", paint("32", "done   "));
+                }
+                StepOutcome::Done {
+                    confirmed_after: Some(error),
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (the request failed: {error}; reading it back shows the change is there)",
+                        paint("32", "done   ")
+                    );
+                }
+                StepOutcome::Failed { error, .. } => {
+                    let _ = writeln!(out, "{} {what}: {error}", paint("31", "FAILED "));
+                }
+                StepOutcome::Skipped { because_of } => {
+                    let cause = self
+                        .steps
+                        .get(*because_of)
+                        .map(|s| describe(&s.step.action))
+                        .unwrap_or_else(|| format!("step {because_of}"));
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (it needs \"{cause}\", which failed)",
+                        paint("33", "skipped")
+                    );
+                }
+            }
+        }
+        let (done, failed, skipped) = self.counts();
+        let _ = writeln!(
+            out,
+            "Apply {}: {done} done, {failed} failed, {skipped} skipped.",
+            if failed + skipped == 0 {
+                "complete"
+            } else {
+                "incomplete"
+            }
+        );
+        if failed + skipped > 0 {
+            out.push_str("Fix the cause and apply again: what is done stays done.\n");
+        }
+        out
+    }
+}
+
+/// One line saying what a step does, as a person would say it.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::CreatePermission { key, .. } => format!("create permission {key}"),
+        Action::UpdatePermission {
+            key,
+            new_key: Some(new),
+            ..
+        } => {
+            format!("update permission {key} (renamed to {new})")
+        }
+        Action::UpdatePermission { key, .. } => format!("update permission {key}"),
+        Action::DeletePermission { key } => format!("delete permission {key}"),
+        Action::CreateRole { key, .. } => format!("create role {key}"),
+        Action::UpdateRole {
+            key,
+            new_key: Some(new),
+            ..
+        } => {
+            format!("update role {key} (renamed to {new})")
+        }
+        Action::UpdateRole { key, .. } => format!("update role {key}"),
+        Action::DeleteRole { key } => format!("delete role {key}"),
+        Action::CreateRoleSet { key, roles, .. } => {
+            format!("create role set {key} with {}", roles.join(", "))
+        }
+        Action::AddRoles { set, roles, .. } => {
+            format!("add {} to role set {set}", roles.join(", "))
+        }
+        Action::UpdateRoleSet {
+            set,
+            new_key: Some(new),
+            ..
+        } => {
+            format!("update role set {set} (renamed to {new})")
+        }
+        Action::UpdateRoleSet { set, .. } => format!("update role set {set}"),
+        Action::RemoveRole {
+            set,
+            role,
+            members_to,
+        } => {
+            format!("remove {role} from role set {set} (members move to {members_to})")
+        }
+        Action::RetireRoleSet { set, into, .. } => {
+            format!("retire role set {set} into {into} and wait for the migration")
+        }
+        Action::AwaitMigration { set } => format!("wait for the migration of role set {set}"),
+    }
+}
+
+/// Checks that the instance is what `plan` saw, then carries the plan out.
+///
+/// Refuses with [`SyncError::Stale`] (sending nothing that changes anything) when any object
+/// was created, changed or deleted since the plan was computed. Otherwise every step runs once
+/// the steps it waits for have succeeded; a failed step skips what depends on it and nothing
+/// else. The report says how every step ended; applying a fresh plan again converges.
+///
+/// Use a client with the instance's rate limit (see [`client_from_env`](super::client_from_env))
+/// so that a long apply does not meet 429 answers.
+pub async fn apply(
+    clerk: &Clerk,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, SyncError> {
+    check_steps(plan)?;
+    let now = read(clerk).await.map_err(SyncError::Read)?;
+    if let Some(drift) = plan.fingerprint.drift(&Fingerprint::of(&now)) {
+        return Err(SyncError::Stale(drift));
+    }
+    Ok(execute(clerk, plan, &now, options).await)
+}
+
+/// A plan read from JSON may have been edited: every step must wait only for earlier ones.
+fn check_steps(plan: &Plan) -> Result<(), SyncError> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        if step.id != i || step.after.iter().any(|&b| b >= i) {
+            return Err(SyncError::Unplannable(super::error::Problems(vec![
+                super::error::Problem {
+                    location: None,
+                    key: String::new(),
+                    message: format!("step {i} of the plan is out of order; plan again"),
+                    help: None,
+                },
+            ])));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the steps of `plan` on an instance known to be what the plan saw.
+async fn execute(
+    clerk: &Clerk,
+    plan: &Plan,
+    now: &Instance,
+    options: &ApplyOptions,
+) -> ApplyReport {
+    let ids = Ids::from(now);
+    let total = plan.steps.len();
+    let finished_count = std::sync::atomic::AtomicUsize::new(0);
+    let progress = options.progress.clone();
+    let outcomes = schedule::run(
+        &plan.steps,
+        options.concurrency,
+        |id| {
+            let step = &plan.steps[id];
+            let ids = &ids;
+            async move { run_step(clerk, ids, &step.action, options).await }
+        },
+        |id| {
+            if let Some(report) = &progress {
+                report(Progress::Started(&plan.steps[id]));
+            }
+        },
+        |id, outcome| {
+            if let Some(report) = &progress {
+                let done = finished_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let outcome = outcome_of(outcome);
+                report(Progress::Finished {
+                    step: &plan.steps[id],
+                    outcome: &outcome,
+                    done,
+                    total,
+                });
+            }
+        },
+    )
+    .await;
+    ApplyReport {
+        steps: plan
+            .steps
+            .iter()
+            .zip(&outcomes)
+            .map(|(step, outcome)| StepReport {
+                step: step.clone(),
+                outcome: outcome_of(outcome),
+            })
+            .collect(),
+    }
+}
+
+fn outcome_of(outcome: &Outcome<Option<String>, StepOutcome>) -> StepOutcome {
+    match outcome {
+        Outcome::Done(note) => StepOutcome::Done {
+            confirmed_after: note.clone(),
+        },
+        Outcome::Failed(failure) => failure.clone(),
+        Outcome::Skipped { failed } => StepOutcome::Skipped {
+            because_of: *failed,
+        },
+    }
+}
+
+/// Key → ID on this instance, for permissions and roles (role sets are addressed by key),
+/// kept up to date as steps create and rename objects.
+struct Ids {
+    permissions: Mutex<HashMap<String, String>>,
+    roles: Mutex<HashMap<String, String>>,
+}
+
+impl From<&Instance> for Ids {
+    fn from(instance: &Instance) -> Self {
+        Ids {
+            permissions: Mutex::new(
+                instance
+                    .permissions
+                    .iter()
+                    .map(|p| (p.key.clone(), p.id.clone()))
+                    .collect(),
+            ),
+            roles: Mutex::new(
+                instance
+                    .roles
+                    .iter()
+                    .map(|r| (r.key.clone(), r.id.clone()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Ids {
+    fn permission(&self, key: &str) -> Result<String, StepOutcome> {
+        lookup(&self.permissions, "permission", key)
+    }
+    fn role(&self, key: &str) -> Result<String, StepOutcome> {
+        lookup(&self.roles, "role", key)
+    }
+    fn set_permission(&self, key: &str, id: &str) {
+        self.permissions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), id.to_owned());
+    }
+    fn set_role(&self, key: &str, id: &str) {
+        self.roles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), id.to_owned());
+    }
+}
+
+fn lookup(
+    map: &Mutex<HashMap<String, String>>,
+    noun: &str,
+    key: &str,
+) -> Result<String, StepOutcome> {
+    map.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+        .cloned()
+        .ok_or_else(|| StepOutcome::Failed {
+            error: format!("{noun} {key} is not on the instance"),
+            status: None,
+            code: None,
+        })
+}
+
+fn failure(error: &Error) -> StepOutcome {
+    StepOutcome::Failed {
+        error: error.to_string(),
+        status: error.status().map(|s| s.as_u16()),
+        code: error.code().map(str::to_owned),
+    }
+}
+
+/// Whether Clerk may have acted although the call failed: no answer at all, a server error,
+/// or an answer to a repeated attempt (the first may have gone through).
+fn maybe_done(error: &Error) -> bool {
+    error.status().is_none_or(|s| s.is_server_error()) || error.attempts().made > 1
+}
+
+/// Runs one step; on an error that may hide a success, reads the object back to tell. A step
+/// confirmed that way succeeds with the error as a note.
+async fn run_step(
+    clerk: &Clerk,
+    ids: &Ids,
+    action: &Action,
+    options: &ApplyOptions,
+) -> Result<Option<String>, StepOutcome> {
+    match send(clerk, ids, action, options).await {
+        Ok(()) => Ok(None),
+        Err(Failure::Api(error)) if maybe_done(&error) => match verify(clerk, ids, action).await {
+            Some(true) => {
+                // A retirement that went through still has its migration to wait for.
+                if let Action::RetireRoleSet { set, .. } = action {
+                    await_migration(clerk, set, options).await?;
+                }
+                Ok(Some(error.to_string()))
+            }
+            _ => Err(failure(&error)),
+        },
+        Err(Failure::Api(error)) => Err(failure(&error)),
+        Err(Failure::Other(outcome)) => Err(outcome),
+    }
+}
+
+enum Failure {
+    /// A facade call failed.
+    Api(Error),
+    /// Something else (an ID missing, a migration timing out).
+    Other(StepOutcome),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Api(error)
+    }
+}
+
+impl From<StepOutcome> for Failure {
+    fn from(outcome: StepOutcome) -> Self {
+        Failure::Other(outcome)
+    }
+}
+
+fn non_empty(text: &Option<String>) -> Option<&str> {
+    text.as_deref().filter(|t| !t.is_empty())
+}
+
+/// Sends the request(s) of one step.
+async fn send(
+    clerk: &Clerk,
+    ids: &Ids,
+    action: &Action,
+    options: &ApplyOptions,
+) -> Result<(), Failure> {
+    match action {
+        Action::CreatePermission {
+            key,
+            name,
+            description,
+        } => {
+            let mut body = CreatePermission::new(name, key);
+            if let Some(description) = non_empty(description) {
+                body = body.description(description);
+            }
+            let created = clerk.organization_permissions().create(body).await?;
+            ids.set_permission(key, &created.id);
+        }
+        Action::UpdatePermission {
+            key,
+            new_key,
+            name,
+            description,
+        } => {
+            let id = ids.permission(key)?;
+            let mut body = UpdatePermission::new();
+            body.name = name.clone();
+            body.key = new_key.clone();
+            body.description = description.clone();
+            clerk.organization_permissions().update(&id, body).await?;
+            if let Some(new_key) = new_key {
+                ids.set_permission(new_key, &id);
+            }
+        }
+        Action::DeletePermission { key } => {
+            let id = ids.permission(key)?;
+            clerk.organization_permissions().delete(&id).await?;
+        }
+        Action::CreateRole {
+            key,
+            name,
+            description,
+            permissions,
+        } => {
+            let permission_ids = permissions
+                .iter()
+                .map(|p| ids.permission(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut body = CreateRole::new(name, key)
+                .permissions(permission_ids)
+                .include_in_initial_role_set(false);
+            if let Some(description) = non_empty(description) {
+                body = body.description(description);
+            }
+            let created = clerk.organization_roles().create(body).await?;
+            ids.set_role(key, &created.id);
+        }
+        Action::UpdateRole {
+            key,
+            new_key,
+            name,
+            description,
+            permissions,
+        } => {
+            let id = ids.role(key)?;
+            let mut body = UpdateRole::new();
+            if let Some(name) = name {
+                body = body.name(name);
+            }
+            if let Some(new_key) = new_key {
+                body = body.key(new_key);
+            }
+            match description.as_deref() {
+                Some("") => body = body.clear_description(),
+                Some(text) => body = body.description(text),
+                None => {}
+            }
+            if let Some(permissions) = permissions {
+                let permission_ids = permissions
+                    .iter()
+                    .map(|p| ids.permission(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                body = body.permissions(permission_ids);
+            }
+            clerk.organization_roles().update(&id, body).await?;
+            if let Some(new_key) = new_key {
+                ids.set_role(new_key, &id);
+            }
+        }
+        Action::DeleteRole { key } => {
+            let id = ids.role(key)?;
+            clerk.organization_roles().delete(&id).await?;
+        }
+        Action::CreateRoleSet {
+            key,
+            name,
+            description,
+            initial,
+            default_role,
+            creator_role,
+            roles,
+        } => {
+            let mut body = CreateRoleSet::new(name, roles, default_role, creator_role).key(key);
+            if let Some(description) = non_empty(description) {
+                body = body.description(description);
+            }
+            if *initial {
+                body = body.type_(CreateRoleSetType::Initial);
+            }
+            clerk.role_sets().create(body).await?;
+        }
+        Action::AddRoles {
+            set,
+            roles,
+            default_role,
+            creator_role,
+        } => {
+            let mut body = AddRoles::new(roles);
+            if let Some(role) = default_role {
+                body = body.default_role_key(role);
+            }
+            if let Some(role) = creator_role {
+                body = body.creator_role_key(role);
+            }
+            clerk.role_sets().add_roles(set, body).await?;
+        }
+        Action::UpdateRoleSet {
+            set,
+            new_key,
+            name,
+            description,
+            make_initial,
+            default_role,
+            creator_role,
+        } => {
+            let mut body = UpdateRoleSet::new();
+            if let Some(name) = name {
+                body = body.name(name);
+            }
+            if let Some(new_key) = new_key {
+                body = body.key(new_key);
+            }
+            match description.as_deref() {
+                Some("") => body = body.clear_description(),
+                Some(text) => body = body.description(text),
+                None => {}
+            }
+            if *make_initial {
+                body = body.type_(RoleSetTypeUpdate::Initial);
+            }
+            if let Some(role) = default_role {
+                body = body.default_role_key(role);
+            }
+            if let Some(role) = creator_role {
+                body = body.creator_role_key(role);
+            }
+            clerk.role_sets().update(set, body).await?;
+        }
+        Action::RemoveRole {
+            set,
+            role,
+            members_to,
+        } => {
+            clerk
+                .role_sets()
+                .replace_role(set, ReplaceRole::new(role, members_to))
+                .await?;
+        }
+        Action::RetireRoleSet {
+            set,
+            into,
+            move_members,
+        } => {
+            let mut body = ReplaceRoleSet::new(into);
+            for (from, to) in move_members {
+                body = body.reassign(from, to);
+            }
+            // The answer only says the set is deleted; its organizations move over in a
+            // migration that the set shows until it is gone.
+            clerk.role_sets().replace(set, body).await?;
+            await_migration(clerk, set, options).await?;
+        }
+        Action::AwaitMigration { set } => await_migration(clerk, set, options).await?,
+    }
+    Ok(())
+}
+
+/// Polls the retired set until it is gone or its migration completed, for at most the
+/// configured time.
+async fn await_migration(
+    clerk: &Clerk,
+    set: &str,
+    options: &ApplyOptions,
+) -> Result<(), StepOutcome> {
+    let deadline = tokio::time::Instant::now() + options.migration_timeout;
+    loop {
+        let last_status;
+        match clerk.role_sets().get(set).await {
+            Err(e) if e.is_not_found() => return Ok(()),
+            Ok(answer) => match answer.role_set_migration {
+                Some(migration) if migration.status == "completed" => return Ok(()),
+                Some(migration) if migration.status == "failed" => {
+                    return Err(StepOutcome::Failed {
+                        error: format!("the migration of role set {set} failed at Clerk"),
+                        status: None,
+                        code: None,
+                    });
+                }
+                Some(migration) => last_status = migration.status,
+                // Replaced but not showing its migration yet: keep looking.
+                None => last_status = "not started".to_owned(),
+            },
+            Err(e) => last_status = format!("unknown ({e})"),
+        }
+        if tokio::time::Instant::now() + options.poll_interval > deadline {
+            return Err(StepOutcome::Failed {
+                error: format!(
+                    "the migration of role set {set} was still {last_status} after {}; it goes on at Clerk, and applying again waits for it",
+                    humanize(options.migration_timeout)
+                ),
+                status: None,
+                code: None,
+            });
+        }
+        tokio::time::sleep(options.poll_interval).await;
+    }
+}
+
+fn humanize(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds >= 60.0 && duration.as_secs().is_multiple_of(60) {
+        format!("{} min", duration.as_secs() / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// After an error that may hide a success: whether the instance shows the step's change.
+/// `None` when reading it back failed too.
+async fn verify(clerk: &Clerk, ids: &Ids, action: &Action) -> Option<bool> {
+    match action {
+        Action::CreatePermission {
+            key,
+            name,
+            description,
+        } => {
+            let found = find_permission(clerk, key).await?;
+            let holds = found.as_ref().is_some_and(|p| {
+                p.name == *name && p.description == description.clone().unwrap_or_default()
+            });
+            if let (true, Some(p)) = (holds, &found) {
+                ids.set_permission(key, &p.id);
+            }
+            Some(holds)
+        }
+        Action::UpdatePermission {
+            key,
+            new_key,
+            name,
+            description,
+        } => {
+            let id = ids.permission(key).ok()?;
+            let p = clerk.organization_permissions().get(&id).await.ok()?;
+            let holds = new_key.as_ref().is_none_or(|k| p.key == *k)
+                && name.as_ref().is_none_or(|n| p.name == *n)
+                && description.as_ref().is_none_or(|d| p.description == *d);
+            if let (true, Some(new_key)) = (holds, new_key) {
+                ids.set_permission(new_key, &id);
+            }
+            Some(holds)
+        }
+        Action::DeletePermission { key } => {
+            let id = ids.permission(key).ok()?;
+            gone(clerk.organization_permissions().get(&id).await)
+        }
+        Action::CreateRole {
+            key,
+            name,
+            permissions,
+            ..
+        } => {
+            let found = find_role(clerk, key).await?;
+            let holds = found.as_ref().is_some_and(|r| {
+                let mut held: Vec<&str> = r.permissions.iter().map(|p| p.key.as_str()).collect();
+                held.sort_unstable();
+                r.name == *name
+                    && held == permissions.iter().map(String::as_str).collect::<Vec<_>>()
+            });
+            if let (true, Some(r)) = (holds, &found) {
+                ids.set_role(key, &r.id);
+            }
+            Some(holds)
+        }
+        Action::UpdateRole {
+            key,
+            new_key,
+            name,
+            description,
+            permissions,
+        } => {
+            let id = ids.role(key).ok()?;
+            let r = clerk.organization_roles().get(&id).await.ok()?;
+            let mut held: Vec<&str> = r.permissions.iter().map(|p| p.key.as_str()).collect();
+            held.sort_unstable();
+            let holds = new_key.as_ref().is_none_or(|k| r.key == *k)
+                && name.as_ref().is_none_or(|n| r.name == *n)
+                && description
+                    .as_ref()
+                    .is_none_or(|d| r.description.as_deref().unwrap_or("") == d)
+                && permissions
+                    .as_ref()
+                    .is_none_or(|p| held == p.iter().map(String::as_str).collect::<Vec<_>>());
+            if let (true, Some(new_key)) = (holds, new_key) {
+                ids.set_role(new_key, &id);
+            }
+            Some(holds)
+        }
+        Action::DeleteRole { key } => {
+            let id = ids.role(key).ok()?;
+            gone(clerk.organization_roles().get(&id).await)
+        }
+        Action::CreateRoleSet { key, roles, .. } => {
+            let found = existing_set(clerk, key).await?;
+            Some(found.is_some_and(|s| set_holds(&s, roles, None, None)))
+        }
+        Action::AddRoles {
+            set,
+            roles,
+            default_role,
+            creator_role,
+        } => {
+            let found = existing_set(clerk, set).await?;
+            Some(found.is_some_and(|s| {
+                set_holds(&s, roles, default_role.as_deref(), creator_role.as_deref())
+            }))
+        }
+        Action::UpdateRoleSet {
+            set,
+            new_key,
+            name,
+            description,
+            make_initial,
+            default_role,
+            creator_role,
+        } => {
+            let found = existing_set(clerk, new_key.as_deref().unwrap_or(set)).await?;
+            Some(found.is_some_and(|s| {
+                name.as_ref().is_none_or(|n| s.name == *n)
+                    && description
+                        .as_ref()
+                        .is_none_or(|d| s.description.as_deref().unwrap_or("") == d)
+                    && (!make_initial || s.type_ == crate::RoleSetType::Initial)
+                    && set_holds(&s, &[], default_role.as_deref(), creator_role.as_deref())
+            }))
+        }
+        Action::RemoveRole { set, role, .. } => {
+            let found = existing_set(clerk, set).await?;
+            Some(found.is_some_and(|s| !s.roles.iter().any(|i| i.key == *role)))
+        }
+        Action::RetireRoleSet { set, .. } => {
+            let s = existing_set(clerk, set).await?;
+            Some(s.is_none_or(|s| s.role_set_migration.is_some()))
+        }
+        Action::AwaitMigration { .. } => Some(false),
+    }
+}
+
+fn set_holds(
+    set: &RoleSet,
+    roles: &[String],
+    default_role: Option<&str>,
+    creator_role: Option<&str>,
+) -> bool {
+    roles.iter().all(|r| set.roles.iter().any(|i| i.key == *r))
+        && default_role.is_none_or(|r| set.default_role.as_ref().is_some_and(|d| d.key == r))
+        && creator_role.is_none_or(|r| set.creator_role.as_ref().is_some_and(|c| c.key == r))
+}
+
+/// `Some(true)` for Clerk's not-found answer, `Some(false)` when the object is there.
+fn gone<T>(answer: crate::Result<T>) -> Option<bool> {
+    match answer {
+        Ok(_) => Some(false),
+        Err(e) if e.is_not_found() => Some(true),
+        Err(_) => None,
+    }
+}
+
+/// The role set with this key, `Some(None)` when Clerk says there is none.
+async fn existing_set(clerk: &Clerk, key: &str) -> Option<Option<RoleSet>> {
+    match clerk.role_sets().get(key).await {
+        Ok(set) => Some(Some(set)),
+        Err(e) if e.is_not_found() => Some(None),
+        Err(_) => None,
+    }
+}
+
+async fn find_permission(clerk: &Clerk, key: &str) -> Option<Option<crate::Permission>> {
+    let found = clerk
+        .organization_permissions()
+        .list()
+        .query(key)
+        .collect_all()
+        .await
+        .ok()?;
+    Some(found.into_iter().find(|p| p.key == key))
+}
+
+async fn find_role(clerk: &Clerk, key: &str) -> Option<Option<crate::Role>> {
+    let found = clerk
+        .organization_roles()
+        .list()
+        .query(key)
+        .collect_all()
+        .await
+        .ok()?;
+    Some(found.into_iter().find(|r| r.key == key))
+}
