@@ -82,6 +82,9 @@ pub struct ObservedRoleSet {
     /// The status of the migration retiring this set (`enqueued`, `in_progress`,
     /// `completed`, ...), when it is being replaced.
     pub migration: Option<String>,
+    /// The ID of the set its organizations are moving to, when it is being replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrating_into: Option<String>,
 }
 
 impl ObservedRoleSet {
@@ -140,6 +143,10 @@ impl Instance {
                     })
                     .collect(),
                 roles: s.roles.into_iter().map(|r| r.key).collect(),
+                migrating_into: s
+                    .role_set_migration
+                    .as_ref()
+                    .and_then(|m| m.dest_role_set_id.clone()),
                 migration: s.role_set_migration.map(|m| m.status),
                 id: s.id,
                 key: s.key,

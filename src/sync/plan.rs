@@ -465,6 +465,8 @@ struct Planner<'a> {
     initial_step: Option<usize>,
     /// Set key (after renames) → step that changes its creator role.
     creator_changed: HashMap<String, usize>,
+    /// Observed key of a set being retired → the step waiting for its migration.
+    awaits: HashMap<&'a str, usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -501,6 +503,7 @@ impl<'a> Planner<'a> {
             set_steps: HashMap::new(),
             initial_step: None,
             creator_changed: HashMap::new(),
+            awaits: HashMap::new(),
         }
     }
 
@@ -936,7 +939,16 @@ impl<'a> Planner<'a> {
                         into: None,
                     });
                 }
-                Some(observed) => self.update_role_set(key, observed, &mut steps),
+                Some(observed) => {
+                    self.update_role_set(key, observed, &mut steps);
+                    // Clerk refuses changes to a set that organizations are moving into.
+                    if !steps.is_empty() {
+                        let waits = self.awaits_into(&observed.id);
+                        for &step in &steps {
+                            self.graph.depend(step, waits.iter().copied());
+                        }
+                    }
+                }
             }
             self.set_steps.insert(key, steps);
         }
@@ -1022,6 +1034,14 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|r| !wanted.contains(r))
             .collect();
+        // Clerk makes the role that takes over a leaving default role's members the set's
+        // default (Clerk's role-set guide says so): when that is the wanted default, the
+        // replace-role call sets it and nothing else needs to.
+        let default_role = default_role.filter(|_| {
+            !old_default.is_some_and(|old| {
+                leaving.contains(&old) && spec.move_members.get(old) == Some(&spec.default_role)
+            })
+        });
         if !joining.is_empty() || !leaving.is_empty() {
             let mut added: Vec<String> = joining.iter().map(|r| r.to_string()).collect();
             added.sort();
@@ -1165,15 +1185,26 @@ impl<'a> Planner<'a> {
             let set_roles: Vec<&'a str> =
                 observed.roles.iter().map(|r| self.role_after(r)).collect();
             if observed.is_retiring() {
-                let step = self
-                    .graph
-                    .add(Action::AwaitMigration { set: key.clone() }, []);
+                let step = self.await_migration(observed);
                 for role in &set_roles {
                     self.role_released
                         .entry(role.to_string())
                         .or_default()
                         .push(step);
                 }
+                self.changes.push(Change {
+                    kind: Kind::RoleSet,
+                    key: key.clone(),
+                    action: ChangeAction::Retire,
+                    renamed_from: None,
+                    fields: vec![value(
+                        "migration",
+                        observed.migration.as_deref(),
+                        Some("completed"),
+                    )],
+                    moves: BTreeMap::new(),
+                    into: Some(retired.into.clone()),
+                });
                 continue;
             }
             let path = key_path(&["retired_role_sets", key, "into"]);
@@ -1251,6 +1282,9 @@ impl<'a> Planner<'a> {
                 .chain(moves.values().map(String::as_str))
                 .collect();
             needs.extend(self.role_needs(&named, None));
+            if let Some(destination) = self.sets_by_key.get(retired.into.as_str()).copied() {
+                needs.extend(self.awaits_into(&destination.id));
+            }
             let step = self.graph.add(
                 Action::RetireRoleSet {
                     set: key.clone(),
@@ -1275,6 +1309,34 @@ impl<'a> Planner<'a> {
                 into: Some(retired.into.clone()),
             });
         }
+    }
+
+    /// The step that waits for the migration of `set` (a set being retired), added once.
+    fn await_migration(&mut self, set: &'a ObservedRoleSet) -> usize {
+        if let Some(&step) = self.awaits.get(set.key.as_str()) {
+            return step;
+        }
+        let step = self.graph.add(
+            Action::AwaitMigration {
+                set: set.key.clone(),
+            },
+            [],
+        );
+        self.awaits.insert(&set.key, step);
+        step
+    }
+
+    /// Waits for the migrations moving organizations into the set with this ID: Clerk refuses
+    /// changes to a set while it is a migration's destination.
+    fn awaits_into(&mut self, set_id: &str) -> Vec<usize> {
+        let observed = self.observed;
+        observed
+            .role_sets
+            .iter()
+            .filter(|s| s.migration.as_deref() != Some("completed"))
+            .filter(|s| s.migrating_into.as_deref() == Some(set_id))
+            .map(|s| self.await_migration(s))
+            .collect()
     }
 
     fn is_renamed_away(&self, observed_key: &str) -> bool {
@@ -1390,7 +1452,7 @@ impl<'a> Planner<'a> {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut deleted_roles = Vec::new();
+
         for role in self
             .observed
             .roles
@@ -1426,11 +1488,20 @@ impl<'a> Planner<'a> {
                 });
                 continue;
             }
-            let needs = self
+            let mut needs = self
                 .role_released
                 .get(&role.key)
                 .cloned()
                 .unwrap_or_default();
+            // A set being retired still names its roles until its migration completes.
+            let observed = self.observed;
+            for set in observed.role_sets.iter().filter(|s| {
+                s.is_retiring()
+                    && s.migration.as_deref() != Some("completed")
+                    && s.roles.contains(&role.key)
+            }) {
+                needs.push(self.await_migration(set));
+            }
             let step = self.graph.add(
                 Action::DeleteRole {
                     key: role.key.clone(),
@@ -1443,7 +1514,7 @@ impl<'a> Planner<'a> {
                     .or_default()
                     .push(step);
             }
-            deleted_roles.push(role.key.clone());
+
             self.changes.push(deletion(Kind::Role, &role.key));
         }
         let matched: BTreeSet<&str> = self

@@ -106,6 +106,7 @@ pub fn add_set(
         roles: roles.iter().map(|r| r.to_string()).collect(),
         members: Default::default(),
         migration: None,
+        migrating_into: None,
     });
     instance.role_sets.sort_by(|a, b| a.key.cmp(&b.key));
 }

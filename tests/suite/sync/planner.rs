@@ -397,7 +397,7 @@ fn a_role_leaving_a_set_needs_a_destination_for_its_members() {
 }
 
 #[test]
-fn a_role_replacing_the_default_joins_and_becomes_default_in_one_call() {
+fn a_default_role_leaving_hands_over_to_the_role_its_members_move_to() {
     let mut instance = seeded();
     add_role(&mut instance, "org:guest", "Guest", &[]);
     let text = SEEDED_FILE
@@ -418,13 +418,61 @@ fn a_role_replacing_the_default_joins_and_becomes_default_in_one_call() {
             &Action::AddRoles {
                 set: "role_set:default".into(),
                 roles: vec!["org:guest".into()],
-                default_role: Some("org:guest".into()),
+                default_role: None,
                 creator_role: None,
             },
             &Action::RemoveRole {
                 set: "role_set:default".into(),
                 role: "org:member".into(),
                 members_to: "org:guest".into(),
+            },
+        ]
+    );
+    assert_eq!(
+        plan.steps[1].after,
+        [0],
+        "members move to a role already in the set"
+    );
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.kind == Kind::RoleSet)
+        .unwrap();
+    assert!(change.fields.contains(&FieldChange::Value {
+        field: "default_role".into(),
+        old: Some("org:member".into()),
+        new: Some("org:guest".into()),
+    }));
+}
+
+#[test]
+fn a_new_default_role_joins_and_becomes_default_in_one_call() {
+    let mut instance = seeded();
+    add_role(&mut instance, "org:guest", "Guest", &[]);
+    let text = SEEDED_FILE
+        .replace(
+            "default_role = \"org:member\"",
+            "default_role = \"org:guest\"",
+        )
+        .replace(
+            "roles = [\"org:admin\", \"org:member\"]",
+            "roles = [\"org:admin\", \"org:guest\"]",
+        )
+        + "\n[roles.\"org:guest\"]\nname = \"Guest\"\n\n[role_sets.\"role_set:default\".move_members]\n\"org:member\" = \"org:admin\"\n";
+    let plan = plan(&instance, &text);
+    assert_eq!(
+        actions(&plan),
+        [
+            &Action::AddRoles {
+                set: "role_set:default".into(),
+                roles: vec!["org:guest".into()],
+                default_role: Some("org:guest".into()),
+                creator_role: None,
+            },
+            &Action::RemoveRole {
+                set: "role_set:default".into(),
+                role: "org:member".into(),
+                members_to: "org:admin".into(),
             },
         ]
     );
@@ -813,4 +861,75 @@ fn plans_are_deterministic() {
             .all(|w| (w[0].kind, &w[0].key) < (w[1].kind, &w[1].key))
     );
     assert!(first.changes.iter().all(|c| c.kind == Kind::Permission));
+}
+
+#[test]
+fn changes_to_a_set_organizations_are_moving_into_wait_for_that_migration() {
+    let mut instance = seeded();
+    add_set(
+        &mut instance,
+        "role_set:old",
+        "Old",
+        false,
+        "org:member",
+        "org:admin",
+        &["org:admin", "org:member"],
+    );
+    let old = instance
+        .role_sets
+        .iter_mut()
+        .find(|s| s.key == "role_set:old")
+        .unwrap();
+    old.migration = Some("in_progress".into());
+    old.migrating_into = Some("rs_role_set_default".into());
+    let text = SEEDED_FILE.replace("name = \"Default\"", "name = \"Everyone\"");
+    let plan = plan(&instance, &text);
+    assert_eq!(
+        actions(&plan)[0],
+        &Action::AwaitMigration {
+            set: "role_set:old".into()
+        },
+        "the wait comes first"
+    );
+    let update = position(&plan, |a| matches!(a, Action::UpdateRoleSet { .. }));
+    assert_waits_for(&plan, update, 0);
+    assert_eq!(
+        plan.unmanaged.role_sets,
+        Vec::<String>::new(),
+        "a set being retired is not listed"
+    );
+}
+
+#[test]
+fn pruning_a_role_of_a_set_being_retired_waits_for_the_migration() {
+    let mut instance = seeded();
+    add_role(&mut instance, "org:legacy", "Legacy", &CREATOR);
+    add_set(
+        &mut instance,
+        "role_set:old",
+        "Old",
+        false,
+        "org:legacy",
+        "org:legacy",
+        &["org:legacy"],
+    );
+    instance
+        .role_sets
+        .iter_mut()
+        .find(|s| s.key == "role_set:old")
+        .unwrap()
+        .migration = Some("enqueued".into());
+    let plan = plan_pruning(&instance, SEEDED_FILE);
+    assert_eq!(
+        actions(&plan),
+        [
+            &Action::AwaitMigration {
+                set: "role_set:old".into()
+            },
+            &Action::DeleteRole {
+                key: "org:legacy".into()
+            },
+        ]
+    );
+    assert_eq!(plan.steps[1].after, [0]);
 }
