@@ -188,17 +188,41 @@ pub struct RetiredRoleSet {
     pub move_members: BTreeMap<String, String>,
 }
 
-/// Any permission key, system permissions included (schema only).
-#[derive(JsonSchema)]
-#[schemars(regex(pattern = "^org:[a-z0-9_]+:[a-z0-9_]+$"))]
-#[allow(dead_code)]
-struct AnyPermissionKey(String);
+/// A permission key in a role's list: any permission, system ones included.
+struct AnyPermissionKey;
 
-/// A role key (schema only).
-#[derive(JsonSchema)]
-#[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
-#[allow(dead_code)]
-struct RoleKey(String);
+impl JsonSchema for AnyPermissionKey {
+    fn schema_name() -> String {
+        "AnyPermissionKey".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        described(
+            string_with_pattern("^org:[a-z0-9_]+:[a-z0-9_]+$"),
+            "A permission key: one of this file's permissions or a system permission (`org:sys_...`).",
+        )
+    }
+}
+
+/// A role key, `org:<name>`.
+struct RoleKey;
+
+impl JsonSchema for RoleKey {
+    fn schema_name() -> String {
+        "RoleKey".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        described(
+            string_with_pattern(ROLE_KEY_PATTERN),
+            "A role key, `org:<name>`.",
+        )
+    }
+}
+
+fn described(schema: Schema, description: &str) -> Schema {
+    let mut schema = schema.into_object();
+    schema.metadata().description = Some(description.to_owned());
+    Schema::Object(schema)
+}
 
 fn string_with_pattern(pattern: &str) -> Schema {
     Schema::Object(SchemaObject {

@@ -119,15 +119,7 @@ pub enum ChangeAction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FieldChange {
-    /// A single value: `old` → `new` (`None` is "no value").
-    Value {
-        /// The field, as named in the file (`name`, `description`, `type`, `default_role`, ...).
-        field: String,
-        /// Its value now.
-        old: Option<String>,
-        /// Its value after apply.
-        new: Option<String>,
-    },
+    // A list first: reading JSON back, `Value` (whose fields may be absent) would match a list.
     /// A list of keys (a role's `permissions`, a set's `roles`): what joins and what leaves.
     List {
         /// The field, as named in the file.
@@ -136,6 +128,15 @@ pub enum FieldChange {
         added: Vec<String>,
         /// Keys that leave, sorted.
         removed: Vec<String>,
+    },
+    /// A single value: `old` → `new` (`None` is "no value").
+    Value {
+        /// The field, as named in the file (`name`, `description`, `type`, `default_role`, ...).
+        field: String,
+        /// Its value now.
+        old: Option<String>,
+        /// Its value after apply.
+        new: Option<String>,
     },
 }
 
@@ -162,7 +163,8 @@ impl Unmanaged {
 pub struct Step {
     /// Its position in [`Plan::steps`].
     pub id: usize,
-    /// What it does.
+    /// What it does (in JSON, its `op` and fields sit beside `id` and `after`).
+    #[serde(flatten)]
     pub action: Action,
     /// The steps that must succeed first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
