@@ -19,6 +19,10 @@ use tracing::Span;
 
 use crate::rate_limit::Slot;
 
+/// Cloudflare's request id, which Clerk's API answers with: the trace id of answers that do not
+/// carry Clerk's own.
+pub(crate) const CF_RAY: &str = "cf-ray";
+
 /// What the hooks saw during one attempt.
 #[derive(Debug, Default)]
 pub(crate) struct CallRecord {

@@ -9,7 +9,6 @@ use crate::{
     generated::{self},
     hooks::{self, Hooks},
     redact::Redactor,
-    resources::{OrganizationPermissions, OrganizationRoles, RoleSets},
 };
 
 /// Where requests go unless configured otherwise (the same root Clerk's own SDKs use).
@@ -77,21 +76,6 @@ impl Clerk {
         ClerkBuilder::default()
     }
 
-    /// Organization permissions: list, get, create, update, delete.
-    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
-        OrganizationPermissions::new(self)
-    }
-
-    /// Organization roles and the permissions they hold.
-    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
-        OrganizationRoles::new(self)
-    }
-
-    /// Role sets: the groups of roles an organization can use.
-    pub fn role_sets(&self) -> RoleSets<'_> {
-        RoleSets::new(self)
-    }
-
     /// The generated client behind this one, for anything the facade does not cover. It sends
     /// the same headers; see [`generated`](crate::generated).
     pub fn generated(&self) -> &generated::Client {
@@ -141,8 +125,9 @@ impl ClerkBuilder {
     }
 
     /// The API root, as Clerk's JS SDK takes `apiUrl`: scheme, host, optional port and path
-    /// prefix, without `/v1` (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored.
-    /// Defaults to [`DEFAULT_BASE_URL`].
+    /// prefix (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored, and so is a trailing
+    /// `/v1` (`https://api.clerk.com/v1` means the same as `https://api.clerk.com`), so that
+    /// requests never go to `/v1/v1/...`. Defaults to [`DEFAULT_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -461,6 +446,28 @@ mod tests {
         assert!(check_tls("https://api.clerk.com/v1", true, false).is_ok());
         assert!(check_tls("http://127.0.0.1:1/v1", false, false).is_ok());
         assert!(check_tls("https://api.clerk.com/v1", false, true).is_ok());
+    }
+
+    /// Built without any TLS feature (`cargo test --no-default-features`, which CI runs), the
+    /// refusal must come from `build()` itself.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_build_refuses_an_https_base_url() {
+        let err = Clerk::new("sk_test_x").unwrap_err();
+        assert!(err.to_string().contains("without TLS"), "{err}");
+        assert!(
+            Clerk::builder()
+                .secret_key("sk_test_x")
+                .base_url("http://127.0.0.1:1")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn with_tls_build_accepts_an_https_base_url() {
+        assert!(Clerk::new("sk_test_x").is_ok());
     }
 
     #[test]

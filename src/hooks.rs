@@ -22,7 +22,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue, USE
 use tracing::{Instrument, field::Empty};
 
 use crate::{
-    call_record,
+    call_record::{self, CF_RAY},
     generated::Client,
     rate_limit::{Limiter, RateLimit},
     redact::Redactor,
@@ -40,10 +40,6 @@ pub(crate) fn default_headers(authorization: &HeaderValue) -> HeaderMap {
     headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
     headers
 }
-
-/// Cloudflare's request id, which Clerk's API answers with; the trace id of answers that do
-/// not carry Clerk's own.
-pub(crate) const CF_RAY: &str = "cf-ray";
 
 /// Settings the generated client's hooks apply to every request: authentication, the Clerk
 /// headers and the per-attempt timeout.

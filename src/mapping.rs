@@ -11,10 +11,9 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    call_record::CallRecord,
+    call_record::{CF_RAY, CallRecord},
     error::{ApiError, BodyError, DecodeError},
     generated::types::ClerkErrors,
-    hooks::CF_RAY,
     redact::Redactor,
     retry::{Attempts, retry_after},
 };

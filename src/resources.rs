@@ -12,6 +12,23 @@ use crate::{
     UpdateRoleSet, path::segment,
 };
 
+impl Clerk {
+    /// Organization permissions: list, get, create, update, delete.
+    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
+        OrganizationPermissions::new(self)
+    }
+
+    /// Organization roles and the permissions they hold.
+    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
+        OrganizationRoles::new(self)
+    }
+
+    /// Role sets: the groups of roles an organization can use.
+    pub fn role_sets(&self) -> RoleSets<'_> {
+        RoleSets::new(self)
+    }
+}
+
 /// Organization permissions of the instance; from [`Clerk::organization_permissions`].
 #[derive(Clone, Copy, Debug)]
 pub struct OrganizationPermissions<'c> {
