@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread;
 
+use xtask::descriptions::{Descriptions, describe};
 use xtask::json_text::to_fragment_text;
 use xtask::normalize::{Provenance, normalize};
-use xtask::regen::default_fragment_path;
+use xtask::regen::{default_fragment_path, descriptions_beside};
 
 const SPEC: &str = "tests/fixtures/mini-spec.yml";
 const GOLDEN: &str = "tests/fixtures/mini-fragment.json";
+/// Our descriptions of what regen makes of `SPEC`; regen carries them into `GOLDEN`.
+const DESCRIPTIONS: &str = "tests/fixtures/mini-descriptions.toml";
 
 fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -23,14 +26,24 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// A fresh, empty directory for one test.
+/// A fresh directory for one test, holding only `descriptions.toml` (a copy of
+/// [`DESCRIPTIONS`]), where regen looks for the descriptions of a fragment written there.
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("xtask-regen")
         .join(test);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
+    fs::copy(fixture(DESCRIPTIONS), dir.join("descriptions.toml")).unwrap();
     dir
+}
+
+/// Replaces `from` by `to` in the scratch directory's descriptions, which must contain it.
+fn edit_descriptions(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("descriptions.toml");
+    let text = read(&path);
+    assert!(text.contains(from), "{from:?} is not in the descriptions");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// Runs the xtask binary from `cwd` (the scratch directory unless the test needs another).
@@ -137,7 +150,7 @@ fn check_fails_with_a_report_and_a_diff_and_writes_nothing() {
     let out = dir.join("fragment.json");
     // A committed fragment that predates a new property in the spec.
     let stale = read(&fixture(GOLDEN)).replace(
-        "          \"id\": {\n            \"type\": \"string\"\n          },\n          \"migration_status\"",
+        "          \"id\": {\n            \"description\": \"Its ID.\",\n            \"type\": \"string\"\n          },\n          \"migration_status\"",
         "          \"migration_status\"",
     );
     assert_ne!(stale, read(&fixture(GOLDEN)), "the fixture edit must apply");
@@ -152,6 +165,10 @@ fn check_fails_with_a_report_and_a_diff_and_writes_nothing() {
     let text = stdout(&run);
     assert!(
         text.contains("  ~ RoleSet (object)\n      + property id: string, required\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("descriptions: 1 added, 0 removed, 0 changed (56 in all)\n  + RoleSet.id\n"),
         "{text}"
     );
     assert!(text.contains("(committed)\n+++ "), "{text}");
@@ -211,6 +228,18 @@ fn the_report_lists_operations_and_properties_that_changed() {
         )
         .replace("          enum: [initial, custom]\n", "          enum: [initial, custom, system]\n");
     fs::write(dir.join("newer.yml"), newer).unwrap();
+    // The descriptions follow the spec, as a reviewer would make them follow.
+    edit_descriptions(
+        &dir,
+        "[operations.DeleteOrganizationPermission]\nsummary = \"Delete a permission\"",
+        "[operations.ReplaceOrganizationPermission]\nsummary = \"Replace a permission\"\n\n\
+         [operations.CreateRoleSet]\nsummary = \"Create a role set\"",
+    );
+    edit_descriptions(
+        &dir,
+        "properties.deleted = \"Whether it was.\"",
+        "properties.deleted = \"Whether it was.\"\nproperties.slug = \"Its slug.\"",
+    );
 
     let run = xtask(
         &dir,
@@ -230,6 +259,11 @@ schemas: 0 added, 0 removed, 2 changed (12 in all)
       + property slug: string
   ~ RoleSetType (string)
       ~ enum +system
+descriptions: 3 added, 1 removed, 0 changed (58 in all)
+  + CreateRoleSet
+  + DeletedObject.slug
+  + ReplaceOrganizationPermission
+  - DeleteOrganizationPermission
 ";
     assert!(text.contains(expected), "{text}");
     assert!(text.contains("info: source mini-spec.yml"), "{text}");
@@ -264,7 +298,8 @@ fn assert_refused(test: &str, spec_text: Option<&str>, spec_arg: &str, message: 
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert!(leftovers.len() <= 2, "{test}: stray files {leftovers:?}");
+    // The fragment, its descriptions and the spec, if the test wrote one.
+    assert!(leftovers.len() <= 3, "{test}: stray files {leftovers:?}");
 }
 
 #[test]
@@ -405,6 +440,9 @@ fn the_committed_fragment_is_a_fixed_point() {
     let committed = read(&path);
     let fragment: serde_json::Value = serde_json::from_str(&committed).unwrap();
     let provenance = Provenance::recorded_in(&fragment).unwrap();
-    let again = normalize(&fragment, &provenance).unwrap();
+    let mut again = normalize(&fragment, &provenance).unwrap();
+    let descriptions_path = descriptions_beside(&path);
+    let descriptions = Descriptions::read(&descriptions_path, "descriptions.toml").unwrap();
+    describe(&mut again, &descriptions, "descriptions.toml").unwrap();
     assert_eq!(to_fragment_text(&again), committed);
 }
