@@ -7,9 +7,11 @@ use reqwest::{Url, header::HeaderValue};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Error, Hooks, RateLimit, Result, RetryPolicy,
+    DeletedObject, Error, RateLimit, Result, RetryPolicy, call_record,
     generated::{self, types::ClerkErrors},
-    hooks,
+    hooks::Hooks,
+    mapping,
+    redact::Redactor,
     resources::{OrganizationPermissions, OrganizationRoles, RoleSets},
 };
 
@@ -106,15 +108,64 @@ impl Clerk {
     /// Awaits one generated-client call and maps its outcome onto the crate's types.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
-        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ClerkErrors>>>,
+        call: impl Future<Output = Generated<T>>,
     ) -> Result<T> {
-        hooks::with_call_record(async {
-            match call.await {
-                Ok(value) => Ok(value.into_inner()),
-                Err(e) => Err(Error::from_generated::<T>(e, hooks::call_record()).await),
+        let (outcome, record) = call_record::with_call_record(call).await;
+        match outcome {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(mapping::from_generated::<T>(e, record, self.redactor()).await),
+        }
+    }
+
+    /// Like [`send`](Self::send), for the calls that answer with a [`DeletedObject`]. A
+    /// success status with an empty body (a `204 No Content`, or a `200` without one, as a
+    /// proxy or a later API version may send) means the deletion was done: the caller gets a
+    /// `DeletedObject` for `object` and `id` rather than an error about a body that was never
+    /// promised.
+    pub(crate) async fn send_deletion(
+        &self,
+        call: impl Future<Output = Generated<DeletedObject>>,
+        object: &str,
+        id: &str,
+    ) -> Result<DeletedObject> {
+        let (outcome, record) = call_record::with_call_record(call).await;
+        match outcome {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) if is_empty_success(&e, record.status) => Ok(DeletedObject {
+                deleted: true,
+                external_id: None,
+                id: Some(id.to_owned()),
+                object: object.to_owned(),
+                slug: None,
+            }),
+            Err(e) => {
+                Err(mapping::from_generated::<DeletedObject>(e, record, self.redactor()).await)
             }
-        })
-        .await
+        }
+    }
+
+    fn redactor(&self) -> &Redactor {
+        progenitor_client::ClientInfo::inner(&self.api).redactor()
+    }
+}
+
+/// What a generated operation's future resolves to.
+pub(crate) type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ClerkErrors>>;
+
+/// Whether a generated call failed only because a success answer had no body to decode.
+fn is_empty_success(
+    error: &progenitor_client::Error<ClerkErrors>,
+    status: Option<reqwest::StatusCode>,
+) -> bool {
+    match error {
+        // An undocumented success status; the hooks have read the body, so its length is known.
+        progenitor_client::Error::UnexpectedResponse(response) => {
+            response.status().is_success() && response.content_length() == Some(0)
+        }
+        progenitor_client::Error::InvalidResponsePayload(bytes, _) => {
+            status.is_some_and(|s| s.is_success()) && bytes.iter().all(u8::is_ascii_whitespace)
+        }
+        _ => false,
     }
 }
 
@@ -254,6 +305,11 @@ impl ClerkBuilder {
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
+        check_tls(
+            &base,
+            cfg!(any(feature = "rustls", feature = "native-tls")),
+            self.http_client.is_some(),
+        )?;
         let http = match self.http_client {
             Some(client) => client,
             // Clerk's API does not redirect, so a redirect is an answer to report, not follow: the
@@ -266,6 +322,7 @@ impl ClerkBuilder {
         };
         let hooks = Hooks::new(
             authorization,
+            Redactor::new(key.trim()),
             self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             self.retry.unwrap_or_default(),
             self.max_response_bytes
@@ -291,13 +348,24 @@ fn authorization_header(key: &str) -> Result<HeaderValue> {
     Ok(value)
 }
 
-/// `<root>/v1`, after checking that `root` is an absolute http(s) URL fit to carry the key.
+/// `<root>/v1`, after checking that `root` is an absolute http(s) URL fit to carry the key. A
+/// root that already ends in `/v1` is taken as meaning the same API root (the `/v1` is not
+/// doubled). Messages never repeat credentials or a query the URL may carry.
 fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
-    let url = Url::parse(root.trim())
-        .map_err(|e| Error::Config(format!("base URL `{root}` is not a valid URL: {e}")))?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    let url = Url::parse(root.trim()).map_err(|e| {
+        Error::Config(format!(
+            "base URL `{}` is not a valid URL: {e}",
+            shown_url(root)
+        ))
+    })?;
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(Error::Config(format!(
-            "base URL `{root}` must not carry a query, fragment or credentials"
+            "base URL `{}` must not carry a query, fragment or credentials",
+            shown_url(root)
         )));
     }
     match url.scheme() {
@@ -305,8 +373,9 @@ fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
         "http" if allow_insecure_http || is_loopback(&url) => {}
         "http" => {
             return Err(Error::Config(format!(
-                "base URL `{root}` is plain http on a non-loopback host; the secret key would \
-                 travel in cleartext (use https, or allow_insecure_http(true) if you must)"
+                "base URL `{}` is plain http on a non-loopback host; the secret key would \
+                 travel in cleartext (use https, or allow_insecure_http(true) if you must)",
+                shown_url(root)
             )));
         }
         other => {
@@ -315,7 +384,45 @@ fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
             )));
         }
     }
-    Ok(format!("{}/v1", url.as_str().trim_end_matches('/')))
+    let root = url.as_str().trim_end_matches('/');
+    let root = root.strip_suffix("/v1").unwrap_or(root);
+    Ok(format!("{root}/v1"))
+}
+
+/// A base URL as it may appear in a message: without anything between `://` and `@`
+/// (credentials), and cut before `?` or `#` (a query may carry a token).
+fn shown_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let cut = raw.find(['?', '#']).map_or(raw, |at| &raw[..at]);
+    match cut.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => cut
+            .rsplit_once('@')
+            .map_or(cut, |(_, host)| host)
+            .to_owned(),
+    }
+}
+
+/// An https API root needs TLS. Without any TLS feature, reqwest fails every https request as
+/// a connection error after the client was built; refusing here says why at once. A caller's own
+/// HTTP client may bring TLS of its own, so it is trusted.
+fn check_tls(api_root: &str, tls_compiled: bool, custom_client: bool) -> Result<()> {
+    if api_root.starts_with("https:") && !tls_compiled && !custom_client {
+        return Err(Error::Config(
+            "clerk-rbac was built without TLS, so it cannot reach an https base URL: enable its \
+             `rustls` (default) or `native-tls` feature, or pass an HTTP client with TLS to \
+             `http_client`"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -364,6 +471,60 @@ mod tests {
         assert!(api_root("ftp://clerk.internal", true).is_err());
         assert!(api_root("not a url", false).is_err());
         assert!(api_root("https://api.clerk.com/?x=1", false).is_err());
+    }
+
+    #[test]
+    fn a_root_ending_in_v1_is_not_doubled() {
+        for root in [
+            "https://api.clerk.com/v1",
+            "https://api.clerk.com/v1/",
+            "https://api.clerk.com",
+        ] {
+            assert_eq!(api_root(root, false).unwrap(), "https://api.clerk.com/v1");
+        }
+        assert_eq!(
+            api_root("https://proxy.example/clerk/v1", false).unwrap(),
+            "https://proxy.example/clerk/v1"
+        );
+        // Only a whole last segment counts.
+        assert_eq!(
+            api_root("https://proxy.example/apiv1", false).unwrap(),
+            "https://proxy.example/apiv1/v1"
+        );
+    }
+
+    #[test]
+    fn configuration_errors_never_repeat_credentials_or_queries() {
+        for (root, secret) in [
+            ("https://user:hunter2@api.clerk.com", "hunter2"),
+            ("https://user:hunter2@api.clerk.com/path?x=1", "hunter2"),
+            ("https://api.clerk.com/?token=s3cr3t", "s3cr3t"),
+            ("https://api.clerk.com/#s3cr3t", "s3cr3t"),
+            ("http://user:hunter2@clerk.internal", "hunter2"),
+            ("ht tp://user:hunter2@x", "hunter2"),
+            ("https://us er:hunter2@host/", "hunter2"),
+            ("not a url?token=s3cr3t", "s3cr3t"),
+        ] {
+            let err = api_root(root, false).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{root}: {err}");
+            assert!(!err.to_string().contains(secret), "{root}: {err}");
+            assert!(!format!("{err:?}").contains(secret), "{root}: {err:?}");
+        }
+        assert_eq!(shown_url("https://a:b@h:1/p?q#f"), "https://h:1/p");
+    }
+
+    #[test]
+    fn https_without_tls_is_refused_when_the_client_is_built() {
+        let err = check_tls("https://api.clerk.com/v1", false, false).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("rustls") && message.contains("native-tls"),
+            "{message}"
+        );
+        // TLS compiled in, plain http, or a caller's own client: nothing to refuse.
+        assert!(check_tls("https://api.clerk.com/v1", true, false).is_ok());
+        assert!(check_tls("http://127.0.0.1:1/v1", false, false).is_ok());
+        assert!(check_tls("https://api.clerk.com/v1", false, true).is_ok());
     }
 
     #[test]

@@ -15,6 +15,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![allow(missing_docs, clippy::all, clippy::pedantic)]
+#![allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
 
 include!(concat!(env!("OUT_DIR"), "/clerk_api.rs"));

@@ -47,25 +47,30 @@
 //! - `native-tls`: TLS through the platform library instead.
 #![warn(missing_docs)]
 
+mod call_record;
 mod client;
 mod error;
 pub mod generated;
 mod hooks;
 mod list;
+mod mapping;
 mod open_enum;
 mod paginate;
 mod path;
 mod rate_limit;
+mod redact;
 mod requests;
 mod resources;
 mod retry;
 
 pub use client::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-pub use error::{ApiError, DecodeError, Error, Result};
+pub use error::{ApiError, BodyError, DecodeError, Error, Result};
+#[doc(hidden)]
 pub use hooks::Hooks;
 pub use list::{DEFAULT_CONCURRENCY, List, Listable, MAX_PAGE_SIZE, Page};
 pub use paginate::ListStream;
+pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
 pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
 pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};

@@ -69,9 +69,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// Deletes a permission. System permissions cannot be deleted.
     pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
         let id = segment("permission_id", permission_id)?;
-        self.clerk
-            .send(self.clerk.api().delete_organization_permission(id))
-            .await
+        let call = self.clerk.api().delete_organization_permission(id);
+        self.clerk.send_deletion(call, "permission", id).await
     }
 }
 
@@ -140,9 +139,8 @@ impl<'c> OrganizationRoles<'c> {
     /// default or creator role).
     pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
         let id = segment("organization_role_id", role_id)?;
-        self.clerk
-            .send(self.clerk.api().delete_organization_role(id))
-            .await
+        let call = self.clerk.api().delete_organization_role(id);
+        self.clerk.send_deletion(call, "role", id).await
     }
 
     /// Gives the role a permission; returns the updated role.
@@ -230,8 +228,7 @@ impl<'c> RoleSets<'c> {
         replacement: ReplaceRoleSet,
     ) -> Result<DeletedObject> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send(self.clerk.api().replace_role_set(id, &replacement))
-            .await
+        let call = self.clerk.api().replace_role_set(id, &replacement);
+        self.clerk.send_deletion(call, "role_set", id).await
     }
 }

@@ -345,7 +345,9 @@ async fn sequential_listing(clerk: &Clerk) -> usize {
             .expect("a page");
         items += page.data.len();
         offset += PAGE;
-        if page.data.len() < PAGE as usize || i64::try_from(offset).is_ok_and(|o| o >= page.total_count) {
+        if page.data.len() < PAGE as usize
+            || i64::try_from(offset).is_ok_and(|o| o >= page.total_count)
+        {
             return items;
         }
     }
