@@ -631,3 +631,411 @@ fn pointer(tokens: &[String]) -> String {
         .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::strip_prose;
+
+    /// A fragment with one of each kind of thing that takes a description.
+    fn fragment() -> Value {
+        json!({
+            "paths": {
+                "/roles": {"get": {
+                    "operationId": "ListRoles",
+                    "parameters": [
+                        {"name": "query", "in": "query", "schema": {"type": "string"}},
+                        {"$ref": "#/components/parameters/Limit"}
+                    ],
+                    "responses": {"200": {}}
+                }},
+                "/roles/{id}": {
+                    "parameters": [{"name": "id", "in": "path", "required": true,
+                                    "schema": {"type": "string"}}],
+                    "patch": {
+                        "operationId": "UpdateRole",
+                        "requestBody": {"content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/UpdateRoleBody"}}}},
+                        "responses": {"200": {}}
+                    }
+                }
+            },
+            "components": {
+                "parameters": {"Limit": {"name": "limit", "in": "query",
+                                         "schema": {"type": "integer"}}},
+                "schemas": {
+                    "Role": {"type": "object", "properties": {
+                        "key": {"type": "string"},
+                        "kind": {"$ref": "#/components/schemas/Kind", "nullable": true}
+                    }},
+                    "Kind": {"type": "string", "enum": ["a", "b"]},
+                    "UpdateRoleBody": {"allOf": [
+                        {"$ref": "#/components/schemas/Role"},
+                        {"type": "object", "properties": {"note": {"type": "string"}}}
+                    ]}
+                }
+            }
+        })
+    }
+
+    const COMPLETE: &str = r#"
+[schemas.Role]
+description = "A role."
+properties.key = "Its key."
+properties.kind = "Its kind."
+
+[schemas.Kind]
+description = """
+The kinds, \
+on one line."""
+
+[schemas.UpdateRoleBody]
+description = "Changes."
+properties.note = "A note."
+
+[parameters.Limit]
+description = "Page size."
+
+[paths."/roles/{id}"]
+parameters.id = "The role's ID."
+
+[operations.ListRoles]
+summary = "List roles"
+parameters.query = "A filter, such as `org:<name>`."
+
+[operations.UpdateRole]
+summary = "Change a role"
+description = "Only what is sent changes."
+body = "The changes."
+"#;
+
+    fn parsed(text: &str) -> Descriptions {
+        Descriptions::parse(text, "d.toml").unwrap()
+    }
+
+    fn parse_error(text: &str) -> String {
+        Descriptions::parse(text, "d.toml")
+            .unwrap_err()
+            .message()
+            .to_string()
+    }
+
+    #[test]
+    fn entries_are_read_by_key_with_continued_lines_joined() {
+        let descriptions = parsed(COMPLETE);
+        assert_eq!(descriptions.len(), 13);
+        assert_eq!(
+            descriptions.get(&["schemas", "Kind", "description"]),
+            Some("The kinds, on one line.")
+        );
+        assert_eq!(
+            descriptions.get(&["paths", "/roles/{id}", "parameters", "id"]),
+            Some("The role's ID.")
+        );
+        assert_eq!(descriptions.get(&["schemas", "Kind", "summary"]), None);
+        assert!(parsed("# nothing yet\n").is_empty());
+    }
+
+    #[test]
+    fn unusable_entries_are_all_named_with_their_lines() {
+        let message = parse_error(
+            "[schemas.Role]\ndescription = 3\nproperties.key = \"  \"\n\
+             properties.kind = \"one of <a, b>\"\nproperties.x = \"see [Role]\"\n\
+             properties.y = [\"a\"]\n",
+        );
+        assert_eq!(
+            message,
+            "d.toml has 5 unusable entries:\n  \
+             line 2: schemas.Role.description: is an integer, but a description is a string\n  \
+             line 3: schemas.Role.properties.key: is empty\n  \
+             line 4: schemas.Role.properties.kind: has `<` outside backticks, which rustdoc \
+             reads as an HTML tag; put formats and examples in `code spans`\n  \
+             line 5: schemas.Role.properties.x: has `[` outside backticks, which rustdoc reads \
+             as a link; put formats and examples in `code spans`\n  \
+             line 6: schemas.Role.properties.y: is an array, but a description is a string"
+        );
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_the_file_and_the_line() {
+        let message = parse_error("[schemas.Role]\ndescription = \"unterminated\n");
+        assert!(
+            message.starts_with("d.toml: TOML parse error at line 2"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn prose_must_render_as_plain_markdown() {
+        assert_eq!(
+            prose_problem("Keys look like `org:<feature>:<action>`."),
+            None
+        );
+        assert_eq!(prose_problem("Two `a` and `b [c]` spans."), None);
+        for (text, problem) in [
+            ("", "is empty"),
+            ("\n \n", "is empty"),
+            ("Odd `tick.", "has an unclosed code span"),
+            ("A\n    let x = 1;", "has an indented line"),
+            ("A\n\tlet x = 1;", "has an indented line"),
+            ("A\n```\nlet x = 1;\n```", "has a fenced block"),
+            ("a ] b", "has `]` outside backticks"),
+        ] {
+            let found = prose_problem(text).unwrap_or_else(|| panic!("{text:?} passed"));
+            assert!(found.starts_with(problem), "{text:?}: {found}");
+        }
+    }
+
+    #[test]
+    fn keys_are_quoted_only_when_toml_needs_it() {
+        assert_eq!(toml_key("created_at"), "created_at");
+        assert_eq!(toml_key("x-internal-note"), "x-internal-note");
+        assert_eq!(toml_key("/roles/{id}"), "\"/roles/{id}\"");
+        assert_eq!(toml_key("a.b"), "\"a.b\"");
+        assert_eq!(toml_key(""), "\"\"");
+    }
+
+    #[test]
+    fn every_kind_of_target_is_found_with_its_place() {
+        let targets = targets(&fragment()).unwrap();
+        let listed: Vec<(String, String, &str, bool)> = targets
+            .iter()
+            .map(|t| (t.name.clone(), t.at.join("/"), t.keyword, t.required))
+            .collect();
+        let expected = [
+            ("Kind", "components/schemas/Kind", "description", true),
+            ("Role", "components/schemas/Role", "description", true),
+            (
+                "Role.key",
+                "components/schemas/Role/properties/key",
+                "description",
+                true,
+            ),
+            (
+                "Role.kind",
+                "components/schemas/Role/properties/kind",
+                "description",
+                true,
+            ),
+            (
+                "UpdateRoleBody",
+                "components/schemas/UpdateRoleBody",
+                "description",
+                true,
+            ),
+            (
+                "UpdateRoleBody.note",
+                "components/schemas/UpdateRoleBody/allOf/1/properties/note",
+                "description",
+                true,
+            ),
+            (
+                "Limit (the shared parameter `limit`)",
+                "components/parameters/Limit",
+                "description",
+                true,
+            ),
+            (
+                "/roles/{id}(id)",
+                "paths//roles/{id}/parameters/0",
+                "description",
+                true,
+            ),
+            ("ListRoles", "paths//roles/get", "summary", true),
+            ("ListRoles", "paths//roles/get", "description", false),
+            (
+                "ListRoles(query)",
+                "paths//roles/get/parameters/0",
+                "description",
+                true,
+            ),
+            ("UpdateRole", "paths//roles/{id}/patch", "summary", true),
+            (
+                "UpdateRole",
+                "paths//roles/{id}/patch",
+                "description",
+                false,
+            ),
+            (
+                "UpdateRole(body)",
+                "paths//roles/{id}/patch/requestBody",
+                "description",
+                true,
+            ),
+        ];
+        let expected: Vec<(String, String, &str, bool)> = expected
+            .iter()
+            .map(|(n, a, k, r)| (n.to_string(), a.to_string(), *k, *r))
+            .collect();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn what_the_file_cannot_describe_is_refused_with_the_reason() {
+        let mut fragment = fragment();
+        fragment["components"]["schemas"]["Role"]["properties"]["nested"] =
+            json!({"type": "array", "items": {"type": "object", "properties": {"a": {}}}});
+        fragment["paths"]["/roles"]["post"] = json!({"responses": {}});
+        fragment["paths"]["/roles"]["get"]["parameters"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "query", "in": "header"}));
+        fragment["paths"]["/roles/{id}"]["patch"]["requestBody"] =
+            json!({"$ref": "#/components/requestBodies/Shared"});
+        let problems = targets(&fragment).unwrap_err();
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].starts_with("Role.nested is an inline object with properties"));
+        assert!(problems[1].starts_with("POST /roles has no operationId"));
+        assert!(problems[2].starts_with("UpdateRole takes a shared request body"));
+        assert_eq!(
+            problems[3],
+            "ListRoles(query) names two parameters; one entry cannot describe both"
+        );
+    }
+
+    #[test]
+    fn describing_fills_every_place_and_wraps_a_bare_reference() {
+        let mut fragment = fragment();
+        describe(&mut fragment, &parsed(COMPLETE), "d.toml").unwrap();
+        let schemas = &fragment["components"]["schemas"];
+        assert_eq!(schemas["Kind"]["description"], "The kinds, on one line.");
+        assert_eq!(
+            schemas["Role"]["properties"]["key"]["description"],
+            "Its key."
+        );
+        // OpenAPI 3.0 ignores siblings of `$ref`; the sibling `nullable` is kept.
+        assert_eq!(
+            schemas["Role"]["properties"]["kind"],
+            json!({"allOf": [{"$ref": "#/components/schemas/Kind"}], "nullable": true,
+                   "description": "Its kind."})
+        );
+        assert_eq!(
+            schemas["UpdateRoleBody"]["allOf"][1]["properties"]["note"]["description"],
+            "A note."
+        );
+        assert_eq!(
+            fragment["components"]["parameters"]["Limit"]["description"],
+            "Page size."
+        );
+        let paths = &fragment["paths"];
+        assert_eq!(
+            paths["/roles/{id}"]["parameters"][0]["description"],
+            "The role's ID."
+        );
+        assert_eq!(paths["/roles"]["get"]["summary"], "List roles");
+        assert!(paths["/roles"]["get"].get("description").is_none());
+        assert_eq!(
+            paths["/roles"]["get"]["parameters"][0]["description"],
+            "A filter, such as `org:<name>`."
+        );
+        // The shared parameter is described once, where it is defined.
+        assert_eq!(
+            paths["/roles"]["get"]["parameters"][1],
+            json!({"$ref": "#/components/parameters/Limit"})
+        );
+        let update = &paths["/roles/{id}"]["patch"];
+        assert_eq!(update["summary"], "Change a role");
+        assert_eq!(update["description"], "Only what is sent changes.");
+        assert_eq!(update["requestBody"]["description"], "The changes.");
+    }
+
+    #[test]
+    fn stripping_and_describing_again_gives_the_same_fragment() {
+        let mut once = fragment();
+        describe(&mut once, &parsed(COMPLETE), "d.toml").unwrap();
+        let mut twice = once.clone();
+        strip_prose(&mut twice);
+        assert_ne!(twice, once, "stripping removed nothing");
+        describe(&mut twice, &parsed(COMPLETE), "d.toml").unwrap();
+        assert_eq!(twice, once);
+    }
+
+    #[test]
+    fn missing_and_stale_entries_are_all_reported_by_name() {
+        let text = COMPLETE
+            .replace(
+                "properties.key = \"Its key.\"\n",
+                "properties.colour = \"Its colour.\"\n",
+            )
+            .replace("summary = \"Change a role\"\n", "")
+            .replace("[parameters.Limit]", "[parameters.Limt]");
+        let mut fragment = fragment();
+        let problems = describe(&mut fragment, &parsed(&text), "d.toml").unwrap_err();
+        let names: Vec<&str> = problems.missing.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Role.key",
+                "Limit (the shared parameter `limit`)",
+                "UpdateRole"
+            ]
+        );
+        assert_eq!(
+            problems.stale,
+            [
+                (
+                    4,
+                    "schemas.Role.properties.colour".to_string(),
+                    "the property Role.colour".to_string()
+                ),
+                (
+                    17,
+                    "parameters.Limt.description".to_string(),
+                    "the shared parameter Limt".to_string()
+                ),
+            ]
+        );
+        // What could be placed was placed, even though the whole run fails.
+        assert_eq!(
+            fragment["components"]["schemas"]["Role"]["description"],
+            "A role."
+        );
+        assert_eq!(
+            problems.to_string(),
+            "d.toml does not match the fragment\n\
+             3 missing description(s): describe each in d.toml, in our own words (read Clerk's \
+             spec to learn the facts, never to copy its sentences):\n  \
+             Role.key                              [schemas.Role] properties.key = \"...\"\n  \
+             Limit (the shared parameter `limit`)  [parameters.Limit] description = \"...\"\n  \
+             UpdateRole                            [operations.UpdateRole] summary = \"...\"\n\
+             2 stale description(s), for things the fragment does not have: remove them or \
+             correct their names:\n  \
+             line 4: schemas.Role.properties.colour (the property Role.colour)\n  \
+             line 17: parameters.Limt.description (the shared parameter Limt)"
+        );
+    }
+
+    #[test]
+    fn entries_of_no_known_kind_are_stale_too() {
+        let text =
+            format!("{COMPLETE}\n[schemas.Role.properties.key]\nnote = \"x\"\n[misc]\na = \"b\"\n");
+        // A table where a string belongs is a TOML error already; an unknown table is stale.
+        assert!(Descriptions::parse(&text, "d.toml").is_err());
+        let text = format!("{COMPLETE}\n[misc]\na = \"b\"\n");
+        let problems = describe(&mut fragment(), &parsed(&text), "d.toml").unwrap_err();
+        assert!(problems.missing.is_empty());
+        assert_eq!(
+            problems.stale,
+            [(
+                32,
+                "misc.a".to_string(),
+                "nothing: the file has no such kind of entry".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn carried_descriptions_are_read_back_by_name() {
+        let mut fragment = fragment();
+        assert!(carried(&fragment).is_empty());
+        describe(&mut fragment, &parsed(COMPLETE), "d.toml").unwrap();
+        let carried = carried(&fragment);
+        assert_eq!(carried.len(), 12);
+        assert_eq!(carried["Role.kind"], "Its kind.");
+        assert_eq!(
+            carried["UpdateRole"],
+            "Change a role\nOnly what is sent changes."
+        );
+        assert_eq!(carried["ListRoles"], "List roles");
+    }
+}

@@ -666,6 +666,29 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_that_appear_go_or_change_are_named() {
+        let mut old = fragment();
+        old["components"]["schemas"]["Role"]["description"] = json!("A role.");
+        old["components"]["schemas"]["Role"]["properties"]["id"]["description"] = json!("ID.");
+        old["paths"]["/roles"]["get"]["summary"] = json!("List roles");
+        let mut new = fragment();
+        new["components"]["schemas"]["Role"]["description"] = json!("An organization role.");
+        new["paths"]["/roles"]["get"]["summary"] = json!("List roles");
+        new["paths"]["/roles"]["get"]["parameters"][1]["description"] = json!("A filter.");
+        new["components"]["parameters"]["Limit"]["description"] = json!("Page size.");
+        // A reworded description is a change even when nothing else is.
+        assert_eq!(
+            report(&old, &new),
+            "No changes to operations or schemas.\n\
+             descriptions: 2 added, 1 removed, 1 changed (4 in all)\n\
+             \x20 + Limit (the shared parameter `limit`)\n\
+             \x20 + ListRoles(query)\n\
+             \x20 - Role.id\n\
+             \x20 ~ Role\n"
+        );
+    }
+
+    #[test]
     fn type_names_are_short_and_readable() {
         assert_eq!(
             type_of(&json!({"$ref": "#/components/schemas/Role"})),
