@@ -162,8 +162,8 @@ fn kind_of(value: &DeValue<'_>) -> &'static str {
 /// Why a description cannot go into a doc comment as it is, if it cannot.
 ///
 /// The text becomes rustdoc Markdown on a generated item, so outside `code spans` a `<` would
-/// open an HTML tag and `[` a link (both warnings, which CI denies), and an indented or fenced
-/// block would be compiled as a doctest. Formats such as `org:<feature>:<action>` belong in
+/// open an HTML tag, `[` a link and a bare URL draw a lint (all warnings, which CI denies), and
+/// an indented or fenced block would be compiled as a doctest. Formats such as `org:<feature>:<action>` belong in
 /// backticks anyway.
 pub fn prose_problem(text: &str) -> Option<String> {
     let trimmed = text.trim();
@@ -183,6 +183,7 @@ pub fn prose_problem(text: &str) -> Option<String> {
         }
     }
     let mut in_code = false;
+    let mut prose = String::new();
     for c in trimmed.chars() {
         match c {
             '`' => in_code = !in_code,
@@ -193,11 +194,15 @@ pub fn prose_problem(text: &str) -> Option<String> {
                     if c == '<' { "an HTML tag" } else { "a link" }
                 ));
             }
+            _ if !in_code => prose.push(c),
             _ => {}
         }
     }
     if in_code {
         return Some("has an unclosed code span (an odd number of backticks)".into());
+    }
+    if prose.contains("://") {
+        return Some("has a bare URL, which rustdoc warns about; put it in backticks".into());
     }
     None
 }
@@ -772,6 +777,7 @@ body = "The changes."
             None
         );
         assert_eq!(prose_problem("Two `a` and `b [c]` spans."), None);
+        assert_eq!(prose_problem("At `https://api.clerk.com`."), None);
         for (text, problem) in [
             ("", "is empty"),
             ("\n \n", "is empty"),
@@ -780,6 +786,7 @@ body = "The changes."
             ("A\n\tlet x = 1;", "has an indented line"),
             ("A\n```\nlet x = 1;\n```", "has a fenced block"),
             ("a ] b", "has `]` outside backticks"),
+            ("See https://clerk.com.", "has a bare URL"),
         ] {
             let found = prose_problem(text).unwrap_or_else(|| panic!("{text:?} passed"));
             assert!(found.starts_with(problem), "{text:?}: {found}");
