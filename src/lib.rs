@@ -47,6 +47,7 @@
 //! - `native-tls`: TLS through the platform library instead.
 #![warn(missing_docs)]
 
+mod call;
 mod call_record;
 mod client;
 mod error;
