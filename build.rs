@@ -75,11 +75,63 @@ fn main() {
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| panic!("progenitor could not generate a client from {FRAGMENT}: {e}"));
-    let file = syn::parse2(tokens).expect("progenitor emitted code that does not parse");
+    let mut file = syn::parse2(tokens).expect("progenitor emitted code that does not parse");
+    hide_constructors(&mut file);
+    let code = use_our_path_encoder(prettyplease::unparse(&file));
+    let code = send_the_version_as_clerk_reads_it(code);
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out_dir);
-    write(&out.join("clerk_api.rs"), &prettyplease::unparse(&file));
+    write(&out.join("clerk_api.rs"), &code);
     write(&out.join("open_enums.rs"), &open_enums);
+}
+
+/// `Client::new` and `Client::new_with_client` take the hooks' settings, which only
+/// `ClerkBuilder` can make; hidden from the docs so that nobody is invited to call them.
+fn hide_constructors(file: &mut syn::File) {
+    let mut hidden = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        let is_client = block.trait_.is_none()
+            && matches!(&*block.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if !is_client {
+            continue;
+        }
+        for member in &mut block.items {
+            if let syn::ImplItem::Fn(function) = member
+                && ["new", "new_with_client"].contains(&function.sig.ident.to_string().as_str())
+            {
+                function.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+                hidden += 1;
+            }
+        }
+    }
+    assert_eq!(hidden, 2, "progenitor's Client constructors were not found");
+}
+
+/// Path parameters go through `crate::path::encode_segment` (which escapes every byte RFC 3986
+/// does not allow in a segment) instead of progenitor's `encode_path` (which leaves `[ ] ^ |`
+/// and `\` as they are).
+fn use_our_path_encoder(code: String) -> String {
+    const THEIRS: &str = "encode_path(";
+    assert!(
+        code.contains(THEIRS),
+        "progenitor no longer calls encode_path: update build.rs"
+    );
+    code.replace(THEIRS, "crate::path::encode_segment(")
+}
+
+/// Progenitor sends the fragment's `info.version` in an `api-version` header, which Clerk does
+/// not read; Clerk reads the same value from `Clerk-API-Version`. Renaming the header where
+/// progenitor builds it sends exactly what Clerk expects, with nothing to remove per request.
+fn send_the_version_as_clerk_reads_it(code: String) -> String {
+    const THEIRS: &str = "HeaderName::from_static(\"api-version\")";
+    assert!(
+        code.contains(THEIRS),
+        "progenitor no longer sends an api-version header: update build.rs and the hooks"
+    );
+    code.replace(THEIRS, "HeaderName::from_static(\"clerk-api-version\")")
 }
 
 fn no_impls() -> std::iter::Empty<TypeImpl> {

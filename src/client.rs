@@ -1,16 +1,14 @@
 //! [`Clerk`], the entry point, and [`ClerkBuilder`], its configuration.
 
-use std::{fmt, future::Future, net::IpAddr, time::Duration};
+use std::{fmt, net::IpAddr, time::Duration};
 
-use progenitor_client::ResponseValue;
 use reqwest::{Url, header::HeaderValue};
-use serde::de::DeserializeOwned;
 
 use crate::{
-    Error, Hooks, RateLimit, Result, RetryPolicy,
-    generated::{self, types::ClerkErrors},
-    hooks,
-    resources::{OrganizationPermissions, OrganizationRoles, RoleSets},
+    Error, RateLimit, Result, RetryPolicy,
+    generated::{self},
+    hooks::{self, Hooks},
+    redact::Redactor,
 };
 
 /// Where requests go unless configured otherwise (the same root Clerk's own SDKs use).
@@ -78,43 +76,10 @@ impl Clerk {
         ClerkBuilder::default()
     }
 
-    /// Organization permissions: list, get, create, update, delete.
-    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
-        OrganizationPermissions::new(self)
-    }
-
-    /// Organization roles and the permissions they hold.
-    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
-        OrganizationRoles::new(self)
-    }
-
-    /// Role sets: the groups of roles an organization can use.
-    pub fn role_sets(&self) -> RoleSets<'_> {
-        RoleSets::new(self)
-    }
-
     /// The generated client behind this one, for anything the facade does not cover. It sends
     /// the same headers; see [`generated`](crate::generated).
     pub fn generated(&self) -> &generated::Client {
         &self.api
-    }
-
-    pub(crate) fn api(&self) -> &generated::Client {
-        &self.api
-    }
-
-    /// Awaits one generated-client call and maps its outcome onto the crate's types.
-    pub(crate) async fn send<T: DeserializeOwned>(
-        &self,
-        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ClerkErrors>>>,
-    ) -> Result<T> {
-        hooks::with_call_record(async {
-            match call.await {
-                Ok(value) => Ok(value.into_inner()),
-                Err(e) => Err(Error::from_generated::<T>(e, hooks::call_record()).await),
-            }
-        })
-        .await
     }
 }
 
@@ -160,8 +125,9 @@ impl ClerkBuilder {
     }
 
     /// The API root, as Clerk's JS SDK takes `apiUrl`: scheme, host, optional port and path
-    /// prefix, without `/v1` (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored.
-    /// Defaults to [`DEFAULT_BASE_URL`].
+    /// prefix (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored, and so is a trailing
+    /// `/v1` (`https://api.clerk.com/v1` means the same as `https://api.clerk.com`), so that
+    /// requests never go to `/v1/v1/...`. Defaults to [`DEFAULT_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -254,23 +220,35 @@ impl ClerkBuilder {
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
+        check_tls(
+            &base,
+            cfg!(any(feature = "rustls", feature = "native-tls")),
+            self.http_client.is_some(),
+        )?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let per_request = self.http_client.is_some();
         let http = match self.http_client {
             Some(client) => client,
             // Clerk's API does not redirect, so a redirect is an answer to report, not follow: the
-            // key can then never be sent anywhere but the configured origin.
+            // key can then never be sent anywhere but the configured origin. The key, user agent
+            // and timeout are the client's defaults rather than set on every request.
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(timeout)
+                .default_headers(hooks::default_headers(&authorization))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
         };
         let hooks = Hooks::new(
             authorization,
-            self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            Redactor::new(key.trim()),
+            timeout,
             self.retry.unwrap_or_default(),
             self.max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             self.rate_limit,
+            per_request,
         );
         Ok(Clerk {
             api: generated::Client::new_with_client(&base, http, hooks),
@@ -291,13 +269,24 @@ fn authorization_header(key: &str) -> Result<HeaderValue> {
     Ok(value)
 }
 
-/// `<root>/v1`, after checking that `root` is an absolute http(s) URL fit to carry the key.
+/// `<root>/v1`, after checking that `root` is an absolute http(s) URL fit to carry the key. A
+/// root that already ends in `/v1` is taken as meaning the same API root (the `/v1` is not
+/// doubled). Messages never repeat credentials or a query the URL may carry.
 fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
-    let url = Url::parse(root.trim())
-        .map_err(|e| Error::Config(format!("base URL `{root}` is not a valid URL: {e}")))?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    let url = Url::parse(root.trim()).map_err(|e| {
+        Error::Config(format!(
+            "base URL `{}` is not a valid URL: {e}",
+            shown_url(root)
+        ))
+    })?;
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(Error::Config(format!(
-            "base URL `{root}` must not carry a query, fragment or credentials"
+            "base URL `{}` must not carry a query, fragment or credentials",
+            shown_url(root)
         )));
     }
     match url.scheme() {
@@ -305,8 +294,9 @@ fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
         "http" if allow_insecure_http || is_loopback(&url) => {}
         "http" => {
             return Err(Error::Config(format!(
-                "base URL `{root}` is plain http on a non-loopback host; the secret key would \
-                 travel in cleartext (use https, or allow_insecure_http(true) if you must)"
+                "base URL `{}` is plain http on a non-loopback host; the secret key would \
+                 travel in cleartext (use https, or allow_insecure_http(true) if you must)",
+                shown_url(root)
             )));
         }
         other => {
@@ -315,7 +305,45 @@ fn api_root(root: &str, allow_insecure_http: bool) -> Result<String> {
             )));
         }
     }
-    Ok(format!("{}/v1", url.as_str().trim_end_matches('/')))
+    let root = url.as_str().trim_end_matches('/');
+    let root = root.strip_suffix("/v1").unwrap_or(root);
+    Ok(format!("{root}/v1"))
+}
+
+/// A base URL as it may appear in a message: without anything between `://` and `@`
+/// (credentials), and cut before `?` or `#` (a query may carry a token).
+fn shown_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let cut = raw.find(['?', '#']).map_or(raw, |at| &raw[..at]);
+    match cut.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => cut
+            .rsplit_once('@')
+            .map_or(cut, |(_, host)| host)
+            .to_owned(),
+    }
+}
+
+/// An https API root needs TLS. Without any TLS feature, reqwest fails every https request as
+/// a connection error after the client was built; refusing here says why at once. A caller's own
+/// HTTP client may bring TLS of its own, so it is trusted.
+fn check_tls(api_root: &str, tls_compiled: bool, custom_client: bool) -> Result<()> {
+    if api_root.starts_with("https:") && !tls_compiled && !custom_client {
+        return Err(Error::Config(
+            "clerk-rbac was built without TLS, so it cannot reach an https base URL: enable its \
+             `rustls` (default) or `native-tls` feature, or pass an HTTP client with TLS to \
+             `http_client`"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -364,6 +392,82 @@ mod tests {
         assert!(api_root("ftp://clerk.internal", true).is_err());
         assert!(api_root("not a url", false).is_err());
         assert!(api_root("https://api.clerk.com/?x=1", false).is_err());
+    }
+
+    #[test]
+    fn a_root_ending_in_v1_is_not_doubled() {
+        for root in [
+            "https://api.clerk.com/v1",
+            "https://api.clerk.com/v1/",
+            "https://api.clerk.com",
+        ] {
+            assert_eq!(api_root(root, false).unwrap(), "https://api.clerk.com/v1");
+        }
+        assert_eq!(
+            api_root("https://proxy.example/clerk/v1", false).unwrap(),
+            "https://proxy.example/clerk/v1"
+        );
+        // Only a whole last segment counts.
+        assert_eq!(
+            api_root("https://proxy.example/apiv1", false).unwrap(),
+            "https://proxy.example/apiv1/v1"
+        );
+    }
+
+    #[test]
+    fn configuration_errors_never_repeat_credentials_or_queries() {
+        for (root, secret) in [
+            ("https://user:hunter2@api.clerk.com", "hunter2"),
+            ("https://user:hunter2@api.clerk.com/path?x=1", "hunter2"),
+            ("https://api.clerk.com/?token=s3cr3t", "s3cr3t"),
+            ("https://api.clerk.com/#s3cr3t", "s3cr3t"),
+            ("http://user:hunter2@clerk.internal", "hunter2"),
+            ("ht tp://user:hunter2@x", "hunter2"),
+            ("https://us er:hunter2@host/", "hunter2"),
+            ("not a url?token=s3cr3t", "s3cr3t"),
+        ] {
+            let err = api_root(root, false).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{root}: {err}");
+            assert!(!err.to_string().contains(secret), "{root}: {err}");
+            assert!(!format!("{err:?}").contains(secret), "{root}: {err:?}");
+        }
+        assert_eq!(shown_url("https://a:b@h:1/p?q#f"), "https://h:1/p");
+    }
+
+    #[test]
+    fn https_without_tls_is_refused_when_the_client_is_built() {
+        let err = check_tls("https://api.clerk.com/v1", false, false).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("rustls") && message.contains("native-tls"),
+            "{message}"
+        );
+        // TLS compiled in, plain http, or a caller's own client: nothing to refuse.
+        assert!(check_tls("https://api.clerk.com/v1", true, false).is_ok());
+        assert!(check_tls("http://127.0.0.1:1/v1", false, false).is_ok());
+        assert!(check_tls("https://api.clerk.com/v1", false, true).is_ok());
+    }
+
+    /// Built without any TLS feature (`cargo test --no-default-features`, which CI runs), the
+    /// refusal must come from `build()` itself.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_build_refuses_an_https_base_url() {
+        let err = Clerk::new("sk_test_x").unwrap_err();
+        assert!(err.to_string().contains("without TLS"), "{err}");
+        assert!(
+            Clerk::builder()
+                .secret_key("sk_test_x")
+                .base_url("http://127.0.0.1:1")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn with_tls_build_accepts_an_https_base_url() {
+        assert!(Clerk::new("sk_test_x").is_ok());
     }
 
     #[test]

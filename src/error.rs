@@ -2,29 +2,22 @@
 
 use std::{fmt, time::Duration};
 
-use reqwest::{StatusCode, header::HeaderMap};
-use serde::de::DeserializeOwned;
+use reqwest::{Method, StatusCode};
 
 use crate::{
-    generated::types::{ClerkError, ClerkErrors},
-    hooks::CallRecord,
+    generated::types::ClerkError,
     retry::{Attempts, GaveUp},
 };
 
 /// The result type of every facade call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// How much of an unexpected body an error keeps: enough to recognise a proxy's error page,
-/// small enough to log.
-const EXCERPT_BYTES: usize = 512;
-/// How much of an undocumented response's body is read at most to look for Clerk's error JSON.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
-
 /// Everything that can go wrong when calling Clerk.
 ///
 /// The variants keep what a caller needs to react (status, Clerk error codes, trace id,
 /// `Retry-After`, how many attempts were made); the helper methods reach them without matching.
-/// No variant ever holds or prints the secret key.
+/// No variant ever holds or prints the secret key: it is scrubbed from everything kept from a
+/// response (body excerpts, Clerk's messages, trace ids), even when a server echoes it.
 ///
 /// When the client retried, [`attempts`](Error::attempts) says how often it sent the request,
 /// and the message ends with e.g. `(gave up after 3 attempts, the retry policy's maximum)`.
@@ -45,10 +38,11 @@ pub enum Error {
     #[error("{0}")]
     Api(Box<ApiError>),
 
-    /// Clerk (or a proxy in front of it) answered with a status the operation does not document
-    /// and a body that is not Clerk's error JSON, such as an HTML 502 page.
+    /// Clerk (or a proxy in front of it) answered with a status that is not a success and a
+    /// body that is not Clerk's error JSON, such as an HTML 502 page or a proxy's 404.
     #[error(
-        "unexpected HTTP {status} from the Clerk API{}{}; body: {body}",
+        "unexpected HTTP {status} from the Clerk API{}{}{}; body: {body}",
+        wait_suffix(*.retry_after),
         trace_suffix(.trace_id.as_deref()),
         attempts_suffix(.attempts)
     )]
@@ -59,6 +53,8 @@ pub enum Error {
         body: String,
         /// The `cf-ray` header, when present.
         trace_id: Option<String>,
+        /// How long the server asked the caller to wait, from `Retry-After`.
+        retry_after: Option<Duration>,
         /// How many requests the call sent.
         attempts: Attempts,
     },
@@ -67,9 +63,19 @@ pub enum Error {
     #[error("{0}")]
     Decode(Box<DecodeError>),
 
-    /// The request or its response could not be carried: connection refused or reset, TLS
-    /// failure, timeout, or a body cut short.
-    #[error("could not talk to the Clerk API{}: {source}", attempts_suffix(.attempts))]
+    /// The response's status and headers arrived, then reading its body failed: the connection
+    /// broke off, the body was malformed, or it did not arrive in time. The status is kept, and
+    /// the message says whether Clerk carried the request out.
+    #[error("{0}")]
+    BodyFailed(Box<BodyError>),
+
+    /// No response arrived: the connection could not be made, was closed or reset before an
+    /// answer, TLS failed, or the request timed out waiting for the answer.
+    #[error(
+        "could not talk to the Clerk API: {}{}",
+        transport_reason(.source),
+        attempts_suffix(.attempts)
+    )]
     Transport {
         /// The underlying HTTP client error.
         #[source]
@@ -82,7 +88,8 @@ pub enum Error {
     /// [`ClerkBuilder::max_response_bytes`](crate::ClerkBuilder::max_response_bytes)); it was
     /// not read past the limit.
     #[error(
-        "the Clerk API's response ({status}) is larger than the {limit}-byte limit{}",
+        "the Clerk API's response ({status}) is larger than the {limit}-byte limit{}{}",
+        trace_suffix(.trace_id.as_deref()),
         attempts_suffix(.attempts)
     )]
     ResponseTooLarge {
@@ -90,6 +97,10 @@ pub enum Error {
         status: StatusCode,
         /// The limit in bytes.
         limit: u64,
+        /// The `cf-ray` header, when present.
+        trace_id: Option<String>,
+        /// How long the server asked the caller to wait, from `Retry-After`.
+        retry_after: Option<Duration>,
         /// How many requests the call sent.
         attempts: Attempts,
     },
@@ -109,7 +120,8 @@ pub enum Error {
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// Clerk's errors, in the order sent (usually one).
+    /// Clerk's errors, in the order sent (usually one), with the secret key scrubbed from
+    /// every text in them.
     pub errors: Vec<ClerkError>,
     /// Clerk's trace id: the body's `clerk_trace_id`, else the `cf-ray` header.
     pub trace_id: Option<String>,
@@ -128,9 +140,7 @@ impl fmt::Display for ApiError {
                 write!(f, " ({})", error.long_message)?;
             }
         }
-        if let Some(wait) = self.retry_after {
-            write!(f, "; retry after {}s", wait.as_secs_f64())?;
-        }
+        f.write_str(&wait_suffix(self.retry_after))?;
         f.write_str(&trace_suffix(self.trace_id.as_deref()))?;
         f.write_str(&attempts_suffix(&self.attempts))
     }
@@ -149,6 +159,10 @@ pub struct DecodeError {
     pub message: String,
     /// The start of the body, at most 512 bytes, marked when cut.
     pub body: String,
+    /// The `cf-ray` header, when present.
+    pub trace_id: Option<String>,
+    /// How long the server asked the caller to wait, from `Retry-After`.
+    pub retry_after: Option<Duration>,
     /// How many requests the call sent.
     pub attempts: Attempts,
 }
@@ -160,6 +174,7 @@ impl fmt::Display for DecodeError {
             write!(f, " ({status})")?;
         }
         write!(f, " at `{}`: {}", self.path, self.message)?;
+        f.write_str(&trace_suffix(self.trace_id.as_deref()))?;
         write!(
             f,
             "{}; body: {}",
@@ -169,9 +184,84 @@ impl fmt::Display for DecodeError {
     }
 }
 
+/// A response whose status and headers arrived but whose body could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BodyError {
+    /// The HTTP status that arrived before the body failed.
+    pub status: StatusCode,
+    /// The HTTP method of the request, which tells whether sending it took effect.
+    pub method: Method,
+    /// Why the body could not be read.
+    pub source: reqwest::Error,
+    /// The `cf-ray` header, when present.
+    pub trace_id: Option<String>,
+    /// How long the server asked the caller to wait, from `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// How many requests the call sent.
+    pub attempts: Attempts,
+}
+
+impl BodyError {
+    /// Whether Clerk carried the request out: it answered with a success status, only the
+    /// answer's body was lost. For a create, the object exists now.
+    pub fn took_effect(&self) -> bool {
+        self.status.is_success()
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the Clerk API answered {} to the {}, then reading its body failed: {}",
+            self.status,
+            self.method,
+            transport_reason(&self.source)
+        )?;
+        if self.took_effect() && self.method != Method::GET {
+            f.write_str(" (the request took effect: only the answer was lost)")?;
+        }
+        f.write_str(&wait_suffix(self.retry_after))?;
+        f.write_str(&trace_suffix(self.trace_id.as_deref()))?;
+        f.write_str(&attempts_suffix(&self.attempts))
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// What went wrong on the wire, in words: "timed out" for any timeout (waiting for the answer
+/// or reading its body), else the HTTP client's message and the innermost cause it wraps.
+fn transport_reason(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut root: &dyn std::error::Error = error;
+    while let Some(cause) = root.source() {
+        root = cause;
+    }
+    let outer = error.to_string();
+    let inner = root.to_string();
+    if std::ptr::addr_eq(root, error as &dyn std::error::Error) || outer.contains(&inner) {
+        outer
+    } else {
+        format!("{outer}: {inner}")
+    }
+}
+
 fn trace_suffix(trace_id: Option<&str>) -> String {
     trace_id
         .map(|id| format!(" [trace id {id}]"))
+        .unwrap_or_default()
+}
+
+fn wait_suffix(retry_after: Option<Duration>) -> String {
+    retry_after
+        .map(|wait| format!("; retry after {}s", wait.as_secs_f64()))
         .unwrap_or_default()
 }
 
@@ -186,38 +276,57 @@ fn attempts_suffix(attempts: &Attempts) -> String {
         Some(GaveUp::TimeBudget) => {
             format!(" (gave up after {made} attempt{plural}: the retry time budget ran out)")
         }
+        Some(GaveUp::RetryAfterTooLong) => format!(
+            " (gave up after {made} attempt{plural}: the server asked for a longer wait than \
+             the retry policy's maximum delay)"
+        ),
         None if made > 1 => format!(" (after {made} attempts)"),
         None => String::new(),
     }
 }
 
 impl Error {
-    /// The HTTP status, for errors that come from a response.
+    /// The HTTP status, for errors that come from a response (including one whose body then
+    /// failed).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),
-            Error::UnexpectedResponse { status, .. } => Some(*status),
+            Error::UnexpectedResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
+                Some(*status)
+            }
             Error::Decode(decode) => decode.status,
+            Error::BodyFailed(body) => Some(body.status),
             Error::Transport { source, .. } => source.status(),
-            Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::InvalidRequest(_) | Error::Config(_) => None,
         }
     }
 
-    /// Clerk's trace id for the failed request, to quote to Clerk support.
+    /// Clerk's trace id for the failed request, to quote to Clerk support: Clerk's own
+    /// (`clerk_trace_id`) when its error JSON carried one, else the `cf-ray` header of any
+    /// response.
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Error::Api(api) => api.trace_id.as_deref(),
-            Error::UnexpectedResponse { trace_id, .. } => trace_id.as_deref(),
-            _ => None,
+            Error::UnexpectedResponse { trace_id, .. }
+            | Error::ResponseTooLarge { trace_id, .. } => trace_id.as_deref(),
+            Error::Decode(decode) => decode.trace_id.as_deref(),
+            Error::BodyFailed(body) => body.trace_id.as_deref(),
+            Error::Transport { .. } | Error::InvalidRequest(_) | Error::Config(_) => None,
         }
     }
 
-    /// How long Clerk asked the caller to wait before trying again.
+    /// How long the server asked the caller to wait before trying again (`Retry-After`), on
+    /// any error that carries a response. When the wait was longer than the retry policy
+    /// allows, the client gave up at once ([`GaveUp::RetryAfterTooLong`]) and this says how
+    /// long to wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Api(api) => api.retry_after,
-            _ => None,
+            Error::UnexpectedResponse { retry_after, .. }
+            | Error::ResponseTooLarge { retry_after, .. } => *retry_after,
+            Error::Decode(decode) => decode.retry_after,
+            Error::BodyFailed(body) => body.retry_after,
+            Error::Transport { .. } | Error::InvalidRequest(_) | Error::Config(_) => None,
         }
     }
 
@@ -242,14 +351,18 @@ impl Error {
         matches!(self, Error::Api(api) if api.status == StatusCode::NOT_FOUND)
     }
 
-    /// Whether Clerk answered 429: too many requests.
+    /// Whether the server answered 429: too many requests.
     pub fn is_rate_limited(&self) -> bool {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
-    /// Whether the request timed out.
+    /// Whether the request timed out, waiting for the answer or reading its body.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Transport { source, .. } if source.is_timeout())
+        match self {
+            Error::Transport { source, .. } => source.is_timeout(),
+            Error::BodyFailed(body) => body.source.is_timeout(),
+            _ => false,
+        }
     }
 
     /// How many requests the call sent, and whether the retry policy ran out; `made` is 0 for
@@ -268,219 +381,28 @@ impl Error {
         match self {
             Error::Api(api) => api.attempts,
             Error::Decode(decode) => decode.attempts,
+            Error::BodyFailed(body) => body.attempts,
             Error::UnexpectedResponse { attempts, .. }
             | Error::Transport { attempts, .. }
             | Error::ResponseTooLarge { attempts, .. } => *attempts,
             Error::InvalidRequest(_) | Error::Config(_) => Attempts::default(),
         }
     }
-
-    fn with_attempts(mut self, made: Attempts) -> Self {
-        match &mut self {
-            Error::Api(api) => api.attempts = made,
-            Error::Decode(decode) => decode.attempts = made,
-            Error::UnexpectedResponse { attempts, .. }
-            | Error::Transport { attempts, .. }
-            | Error::ResponseTooLarge { attempts, .. } => *attempts = made,
-            Error::InvalidRequest(_) | Error::Config(_) => {}
-        }
-        self
-    }
-
-    /// Maps an error of the generated client. `T` is the type the operation decodes on success
-    /// (used to locate a decoding failure); `call` is what the hooks noted: the status of the
-    /// response (which a decoding failure no longer carries), the attempts, an oversized body.
-    pub(crate) async fn from_generated<T: DeserializeOwned>(
-        error: progenitor_client::Error<ClerkErrors>,
-        call: CallRecord,
-    ) -> Error {
-        use progenitor_client::Error as Generated;
-        let status = call.status;
-        if let (Some(limit), Some(status)) = (call.too_large, status) {
-            // The hooks replaced the body by an empty one; whatever failed next is moot.
-            return Error::ResponseTooLarge {
-                status,
-                limit,
-                attempts: call.attempts,
-            };
-        }
-        let error = match error {
-            Generated::ErrorResponse(response) => {
-                let (status, headers) = (response.status(), response.headers().clone());
-                api_error(status, &headers, response.into_inner())
-            }
-            Generated::UnexpectedResponse(response) => unexpected(response).await,
-            Generated::InvalidResponsePayload(bytes, _) => match status {
-                // A documented error status whose body is not Clerk's JSON (e.g. a proxy page).
-                Some(status) if !status.is_success() => Error::UnexpectedResponse {
-                    status,
-                    body: excerpt(&bytes),
-                    trace_id: None,
-                    attempts: Attempts::default(),
-                },
-                _ => decode_error::<T>(status, &bytes),
-            },
-            Generated::CommunicationError(source)
-            | Generated::ResponseBodyError(source)
-            | Generated::InvalidUpgrade(source) => Error::Transport {
-                source,
-                attempts: Attempts::default(),
-            },
-            Generated::InvalidRequest(message) | Generated::Custom(message) => {
-                Error::InvalidRequest(message)
-            }
-        };
-        error.with_attempts(call.attempts)
-    }
-}
-
-fn api_error(status: StatusCode, headers: &HeaderMap, body: ClerkErrors) -> Error {
-    let trace_id = body.clerk_trace_id.or_else(|| header(headers, "cf-ray"));
-    Error::Api(Box::new(ApiError {
-        status,
-        errors: body.errors,
-        trace_id,
-        retry_after: retry_after(headers),
-        attempts: Attempts::default(),
-    }))
-}
-
-/// An undocumented status: Clerk's error JSON when the body is one, else the bare status.
-async fn unexpected(mut response: reqwest::Response) -> Error {
-    let status = response.status();
-    let headers = std::mem::take(response.headers_mut());
-    let mut body = Vec::new();
-    // Read at most ERROR_BODY_LIMIT: an error page can be arbitrarily large.
-    while body.len() < ERROR_BODY_LIMIT {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    match serde_json::from_slice::<ClerkErrors>(&body) {
-        Ok(clerk) => api_error(status, &headers, clerk),
-        Err(_) => Error::UnexpectedResponse {
-            status,
-            body: excerpt(&body),
-            trace_id: header(&headers, "cf-ray"),
-            attempts: Attempts::default(),
-        },
-    }
-}
-
-/// Decodes again, this time tracking the path, to say which field failed.
-fn decode_error<T: DeserializeOwned>(status: Option<StatusCode>, bytes: &[u8]) -> Error {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-        Err(e) => (e.path().to_string(), e.into_inner().to_string()),
-        // Only reachable if the two decoders disagree; keep the report honest anyway.
-        Ok(_) => (".".to_owned(), "the response did not decode".to_owned()),
-    };
-    Error::Decode(Box::new(DecodeError {
-        status,
-        path,
-        message,
-        body: excerpt(bytes),
-        attempts: Attempts::default(),
-    }))
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    let value = headers.get(name)?.to_str().ok()?.trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// `Retry-After` as a wait: delta-seconds or an HTTP date (a date in the past means now).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = header(headers, "retry-after")?;
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(&value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
-}
-
-/// The start of a body as text, cut on a character boundary, saying how long it was.
-pub(crate) fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
-    let text = text.trim_end_matches('\u{FFFD}');
-    if bytes.len() > EXCERPT_BYTES {
-        format!("{text}… ({} bytes in all)", bytes.len())
-    } else if bytes.is_empty() {
-        "(empty)".to_owned()
-    } else {
-        text.to_owned()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
-    fn excerpt_is_bounded_and_says_so() {
-        let long = "é".repeat(1000);
-        let cut = excerpt(long.as_bytes());
-        assert!(cut.len() < EXCERPT_BYTES + 40, "{}", cut.len());
-        assert!(cut.ends_with("(2000 bytes in all)"), "{cut}");
-        assert_eq!(excerpt(b""), "(empty)");
-        assert_eq!(
-            excerpt(b"<html>bad gateway</html>"),
-            "<html>bad gateway</html>"
-        );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-
-        let soon = std::time::SystemTime::now() + Duration::from_secs(120);
-        let date = httpdate::fmt_http_date(soon);
-        headers.insert("retry-after", HeaderValue::from_str(&date).unwrap());
-        let wait = retry_after(&headers).unwrap();
-        assert!(
-            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
-            "{wait:?}"
-        );
-
-        headers.insert(
-            "retry-after",
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-
-        headers.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn decode_error_names_the_failing_field() {
-        #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
-        struct Item {
-            created_at: i64,
-        }
-        #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
-        struct List {
-            data: Vec<Item>,
-        }
-        let body = br#"{"data":[{"created_at":1},{"created_at":"yesterday"}]}"#;
-        let Error::Decode(decode) = decode_error::<List>(Some(StatusCode::OK), body) else {
-            panic!("expected a decode error");
-        };
-        assert_eq!(decode.path, "data[1].created_at");
-        assert!(
-            decode.message.contains("invalid type"),
-            "{}",
-            decode.message
-        );
-        assert!(decode.to_string().contains("200 OK"));
+    fn every_way_of_giving_up_is_said_in_words() {
+        let attempts = |made, gave_up| Attempts { made, gave_up };
+        assert_eq!(attempts_suffix(&attempts(1, None)), "");
+        assert_eq!(attempts_suffix(&attempts(2, None)), " (after 2 attempts)");
+        assert!(attempts_suffix(&attempts(3, Some(GaveUp::MaxAttempts))).contains("maximum"));
+        assert!(attempts_suffix(&attempts(2, Some(GaveUp::TimeBudget))).contains("budget"));
+        let long_wait = attempts_suffix(&attempts(1, Some(GaveUp::RetryAfterTooLong)));
+        assert!(long_wait.contains("1 attempt:"), "{long_wait}");
+        assert!(long_wait.contains("longer wait"), "{long_wait}");
     }
 }

@@ -1,36 +1,45 @@
 //! The one place every request passes through: progenitor calls these hooks for each operation.
 //!
-//! `pre` sets the headers Clerk expects and the per-attempt timeout; `exec` sends the request,
-//! retries it as the [`RetryPolicy`] allows, reads the final response's body under a size limit,
-//! and notes what happened (status, attempts) for the facade's error mapping. Each call runs in
-//! one `tracing` span, `clerk.request`, with the operation id, method, attempt count, status,
-//! duration and the `cf-ray` trace id; never a header value or a body.
+//! `pre` sets the headers Clerk expects and the per-attempt timeout; `exec` waits for the rate
+//! limit, sends one attempt, bounds the size of its body and notes what happened (status,
+//! `Retry-After`, trace id, method, the rate-limit slot) in the call's record (see
+//! [`call_record`](crate::call_record)), where the facade's retry loop and error mapping read
+//! it. Each facade call runs in one `tracing` span, `clerk.request`, with the operation id,
+//! method, attempt count, status, duration and the `cf-ray` trace id; never a header value or a
+//! body.
 
 use std::{
-    cell::Cell,
     fmt,
-    future::Future,
+    pin::Pin,
     sync::Arc,
-    time::{Duration, Instant},
+    task::{Context, Poll, ready},
+    time::Duration,
 };
 
+use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{
-    StatusCode,
-    header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, HeaderName, HeaderValue, USER_AGENT},
-};
-use tracing::{Instrument, Span, field::Empty};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue, USER_AGENT};
+use tracing::{Instrument, field::Empty};
 
 use crate::{
+    call_record::{self, CF_RAY},
     generated::Client,
     rate_limit::{Limiter, RateLimit},
-    retry::{Attempts, Decision, Outcome, RetryPolicy, decide},
+    redact::Redactor,
+    retry::{RetryPolicy, retry_after},
 };
 
-/// The header Clerk reads the API version from. Its value is the fragment's `info.version`.
-const CLERK_API_VERSION: HeaderName = HeaderName::from_static("clerk-api-version");
-/// Progenitor adds this header to every request; Clerk does not use it.
-const PROGENITOR_API_VERSION: &str = "api-version";
+/// What the crate sends as `User-Agent`.
+const USER_AGENT_VALUE: &str = concat!("clerk-rbac/", env!("CARGO_PKG_VERSION"));
+
+/// The headers every request of a client this crate builds carries by default: the key
+/// (sensitive, so never printed) and the user agent.
+pub(crate) fn default_headers(authorization: &HeaderValue) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(AUTHORIZATION, authorization.clone());
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    headers
+}
 
 /// Settings the generated client's hooks apply to every request: authentication, the Clerk
 /// headers and the per-attempt timeout.
@@ -45,29 +54,47 @@ struct Settings {
     authorization: HeaderValue,
     user_agent: HeaderValue,
     timeout: Duration,
+    /// Whether `pre` adds the key, user agent and timeout to each request: only for a caller's
+    /// own HTTP client, since one this crate builds has them as its defaults.
+    per_request: bool,
     retry: RetryPolicy,
     max_response_bytes: u64,
     /// Paces attempts when a client-side rate limit is set.
-    limiter: Option<Limiter>,
+    limiter: Option<Arc<Limiter>>,
+    /// Scrubs the key from what errors keep of a response.
+    redactor: Redactor,
 }
 
 impl Hooks {
     pub(crate) fn new(
         authorization: HeaderValue,
+        redactor: Redactor,
         timeout: Duration,
         retry: RetryPolicy,
         max_response_bytes: u64,
         rate_limit: Option<RateLimit>,
+        per_request: bool,
     ) -> Self {
-        let user_agent = concat!("clerk-rbac/", env!("CARGO_PKG_VERSION"));
         Hooks(Arc::new(Settings {
             authorization,
-            user_agent: HeaderValue::from_static(user_agent),
+            user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
             timeout,
+            per_request,
             retry,
             max_response_bytes,
-            limiter: rate_limit.map(Limiter::new),
+            limiter: rate_limit.map(|limit| Arc::new(Limiter::new(limit))),
+            redactor,
         }))
+    }
+
+    /// What scrubs this client's key from texts kept from responses.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.0.redactor
+    }
+
+    /// How failed requests are retried.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.0.retry
     }
 }
 
@@ -89,17 +116,16 @@ impl ClientHooks<Hooks> for Client {
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        // The generated code already sets `Accept` and `Clerk-API-Version` (build.rs renames
+        // progenitor's version header). A client this crate built carries the key, the user
+        // agent and the timeout itself; a caller's own client gets them here.
         let settings = &self.inner().0;
-        let headers = request.headers_mut();
-        headers.remove(PROGENITOR_API_VERSION);
-        headers.insert(AUTHORIZATION, settings.authorization.clone());
-        headers.insert(
-            CLERK_API_VERSION,
-            HeaderValue::from_static(Client::api_version()),
-        );
-        headers.insert(USER_AGENT, settings.user_agent.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        *request.timeout_mut() = Some(settings.timeout);
+        if settings.per_request {
+            let headers = request.headers_mut();
+            headers.insert(AUTHORIZATION, settings.authorization.clone());
+            headers.insert(USER_AGENT, settings.user_agent.clone());
+            *request.timeout_mut() = Some(settings.timeout);
+        }
         Ok(())
     }
 
@@ -108,118 +134,162 @@ impl ClientHooks<Hooks> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let span = tracing::info_span!(
-            "clerk.request",
-            operation = info.operation_id,
-            method = %request.method(),
-            attempt = Empty,
-            status = Empty,
-            error = Empty,
-            duration_ms = Empty,
-            trace_id = Empty,
-        );
-        send(self.client(), &self.inner().0, request, span.clone())
-            .instrument(span)
-            .await
-    }
-}
-
-/// Sends `request` until it succeeds, fails for good or the retry policy runs out, then reads
-/// the final response's body (bounded) and returns the response rebuilt around it. `span` is
-/// the call's span (passed in: a subscriber need not track the current span).
-async fn send(
-    client: &reqwest::Client,
-    settings: &Settings,
-    request: reqwest::Request,
-    span: Span,
-) -> reqwest::Result<reqwest::Response> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let mut next = request;
-    let mut made = 0_u32;
-    loop {
-        // A copy for a next attempt, unless retries are off (then `decide` would stop anyway).
-        // JSON bodies are buffered, so copying always succeeds for this API; a request that
-        // cannot be copied is sent once.
-        let spare = (settings.retry.max_attempts > 1)
-            .then(|| next.try_clone())
-            .flatten();
-        made = made.saturating_add(1);
-        span.record("attempt", made);
-        note(|call| call.attempts.made = made);
+        let settings = &self.inner().0;
+        let method = request.method().clone();
+        // One span per facade call: the first attempt opens it, later ones reuse it.
+        let span = call_record::span_or(|| {
+            tracing::info_span!(
+                "clerk.request",
+                operation = info.operation_id,
+                method = %method,
+                attempt = Empty,
+                status = Empty,
+                error = Empty,
+                duration_ms = Empty,
+                trace_id = Empty,
+            )
+        });
         let slot = match &settings.limiter {
             Some(limiter) => Some(limiter.acquire().await),
             None => None,
         };
-        let result = client.execute(next).await;
-        let outcome = match &result {
-            Ok(response) => Outcome::Response(response.status(), response.headers()),
-            Err(error) => Outcome::of_error(error),
-        };
-        let decision = match spare {
-            Some(_) => {
-                let elapsed = started.elapsed();
-                let jitter = fastrand::f64();
-                decide(&settings.retry, &method, outcome, made, elapsed, jitter)
+        let sent = self
+            .client()
+            .execute(request)
+            .instrument(span.clone())
+            .await;
+        let limit = settings.max_response_bytes;
+        let mut too_large = None;
+        let mut head = None;
+        let result = match sent {
+            Ok(response) => {
+                let status = response.status();
+                span.record("status", status.as_u16());
+                let cf_ray = response.headers().get(CF_RAY);
+                if let Some(ray) = cf_ray.and_then(|v| v.to_str().ok()) {
+                    span.record("trace_id", ray);
+                }
+                // Kept for the retry decision and the error mapping, which need them even for a
+                // success whose body then fails. Cheap: a shared header value and a lookup.
+                head = Some((status, cf_ray.cloned(), retry_after(response.headers())));
+                Ok(bounded(response, limit, &mut too_large))
             }
-            None => Decision::Stop(None),
-        };
-        let gave_up = match (decision, spare) {
-            (Decision::Retry(wait), Some(spare)) => {
-                tracing::debug!(
-                    attempt = made,
-                    status = result.as_ref().ok().map(|r| r.status().as_u16()),
-                    error = result.as_ref().err().map(describe),
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "retrying the Clerk request"
-                );
-                // Dropped unread: the connection is closed rather than drained.
-                drop(result);
-                drop(slot);
-                tokio::time::sleep(wait).await;
-                next = spare;
-                continue;
+            Err(error) => {
+                span.record("error", describe(&error));
+                Err(error)
             }
-            (Decision::Stop(gave_up), _) => gave_up,
-            // `decide` is not asked without a copy to send.
-            (Decision::Retry(_), None) => None,
         };
-        note(|call| call.attempts.gave_up = gave_up);
-        let result = match result {
-            Ok(response) => read_bounded(response, settings.max_response_bytes).await,
-            Err(error) => Err(error),
-        };
-        drop(slot);
-        finish(&span, &result, started.elapsed());
-        return result;
+        // The slot stays taken until the facade has read the body (it drops the record then).
+        call_record::note(|call| {
+            if let Some((status, cf_ray, retry_after)) = head {
+                call.status = Some(status);
+                call.cf_ray = cf_ray;
+                call.retry_after = retry_after;
+            }
+            call.method = Some(method);
+            call.slot = slot;
+            call.too_large = too_large;
+        });
+        result
     }
 }
 
-/// Records the call's final status, failure, duration and trace id on its span.
-fn finish(span: &Span, result: &reqwest::Result<reqwest::Response>, took: Duration) {
-    span.record(
-        "duration_ms",
-        u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-    );
-    match result {
-        Ok(response) => {
-            span.record("status", response.status().as_u16());
-            let ray = response
-                .headers()
-                .get("cf-ray")
-                .and_then(|v| v.to_str().ok());
-            if let Some(ray) = ray {
-                span.record("trace_id", ray);
+/// The response, with a body that cannot grow past `limit` bytes. One that declares a longer
+/// `Content-Length` is not read at all: the caller gets it with an empty body and `too_large`
+/// set. One of unknown length (chunked) is wrapped so that reading fails as soon as it passes
+/// the limit. A declared length within the limit needs nothing: the HTTP client reads exactly
+/// that many bytes.
+fn bounded(
+    response: reqwest::Response,
+    limit: u64,
+    too_large: &mut Option<u64>,
+) -> reqwest::Response {
+    match response.content_length() {
+        Some(length) if length <= limit => response,
+        Some(_) => {
+            *too_large = Some(limit);
+            tracing::warn!(
+                status = response.status().as_u16(),
+                limit,
+                "Clerk response body over the size limit"
+            );
+            let mut response = http::Response::<reqwest::Body>::from(response)
+                .map(|_| reqwest::Body::from(Bytes::new()));
+            response.headers_mut().remove(CONTENT_LENGTH);
+            reqwest::Response::from(response)
+        }
+        None => {
+            let response = http::Response::<reqwest::Body>::from(response).map(|body| {
+                reqwest::Body::wrap(LimitedBody {
+                    inner: body,
+                    left: limit,
+                    limit,
+                })
+            });
+            reqwest::Response::from(response)
+        }
+    }
+}
+
+/// A body of unknown length that fails once more than `limit` bytes have come.
+struct LimitedBody {
+    inner: reqwest::Body,
+    left: u64,
+    limit: u64,
+}
+
+/// The error a [`LimitedBody`] ends with; the facade reports it as `ResponseTooLarge`.
+#[derive(Debug)]
+struct OverLimit(u64);
+
+impl fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the response body is longer than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+impl http_body::Body for LimitedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        let frame = match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => return Poll::Ready(Some(Err(Box::new(error)))),
+            None => return Poll::Ready(None),
+        };
+        if let Some(data) = frame.data_ref() {
+            let length = u64::try_from(data.len()).unwrap_or(u64::MAX);
+            match this.left.checked_sub(length) {
+                Some(left) => this.left = left,
+                None => {
+                    let limit = this.limit;
+                    call_record::note(|call| call.too_large = Some(limit));
+                    tracing::warn!(limit, "Clerk response body over the size limit");
+                    return Poll::Ready(Some(Err(Box::new(OverLimit(limit)))));
+                }
             }
         }
-        Err(error) => {
-            span.record("error", describe(error));
-        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
 /// A short kind for a transport failure: no URL, no message from the peer.
-fn describe(error: &reqwest::Error) -> &'static str {
+pub(crate) fn describe(error: &reqwest::Error) -> &'static str {
     if error.is_connect() {
         "connect"
     } else if error.is_timeout() {
@@ -231,100 +301,6 @@ fn describe(error: &reqwest::Error) -> &'static str {
     }
 }
 
-/// Reads the body of the response the caller gets, refusing one larger than `limit` bytes (by
-/// its `Content-Length` before reading, else as soon as the bytes read pass the limit), and
-/// returns a response with the same status and headers around the bytes read.
-///
-/// A refused body is noted in the call record and replaced by an empty one; the facade then
-/// reports [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge). The rebuilt response no
-/// longer knows its URL.
-async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> reqwest::Result<reqwest::Response> {
-    let status = response.status();
-    note(|call| call.status = Some(status));
-    let too_large = |response: reqwest::Response| {
-        note(|call| call.too_large = Some(limit));
-        tracing::warn!(
-            status = status.as_u16(),
-            limit,
-            "Clerk response body over the size limit"
-        );
-        let mut headers = response.headers().clone();
-        headers.remove(CONTENT_LENGTH);
-        rebuild(status, response.version(), headers, Vec::new())
-    };
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit)
-    {
-        return Ok(too_large(response));
-    }
-    let expected = response.content_length().unwrap_or(0).min(64 * 1024);
-    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await? {
-        let length = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
-        if length > limit {
-            return Ok(too_large(response));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let headers = std::mem::take(response.headers_mut());
-    Ok(rebuild(status, response.version(), headers, body))
-}
-
-fn rebuild(
-    status: StatusCode,
-    version: reqwest::Version,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    let mut response = http::Response::new(body);
-    *response.status_mut() = status;
-    *response.version_mut() = version;
-    *response.headers_mut() = headers;
-    reqwest::Response::from(response)
-}
-
-/// What the hooks saw during one facade call, for [`Clerk::send`](crate::Clerk) to put into
-/// its error: progenitor keeps none of it when a body fails to decode, and `exec` can only
-/// return a `reqwest::Result`.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CallRecord {
-    /// The status of the final response, if one arrived.
-    pub(crate) status: Option<StatusCode>,
-    /// How many requests were sent, and whether retrying stopped early.
-    pub(crate) attempts: Attempts,
-    /// Set (to the limit) when the final response's body was over the size limit.
-    pub(crate) too_large: Option<u64>,
-}
-
-tokio::task_local! {
-    /// The record of the facade call running in this task.
-    static CALL: Cell<CallRecord>;
-}
-
-/// Changes the current call's record; outside a facade call (the generated client used
-/// directly) there is nobody to tell, so nothing happens.
-fn note(change: impl FnOnce(&mut CallRecord)) {
-    let _ = CALL.try_with(|cell| {
-        let mut record = cell.get();
-        change(&mut record);
-        cell.set(record);
-    });
-}
-
-/// Runs `call` with a fresh record for the hooks to fill in; see [`call_record`].
-pub(crate) async fn with_call_record<F: Future>(call: F) -> F::Output {
-    CALL.scope(Cell::new(CallRecord::default()), call).await
-}
-
-/// What the hooks noted so far in the current [`with_call_record`] call.
-pub(crate) fn call_record() -> CallRecord {
-    CALL.try_with(Cell::get).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,55 +308,109 @@ mod tests {
     const KEY: &str = "sk_test_h00kUnitTestKey";
 
     #[tokio::test]
-    async fn pre_sends_the_key_in_a_sensitive_header_that_debug_hides() {
-        let clerk = crate::Clerk::builder().secret_key(KEY).build().unwrap();
+    async fn the_key_travels_in_a_sensitive_header_that_debug_hides() {
+        // A client this crate builds carries the headers as its defaults...
+        let authorization = HeaderValue::from_str(&format!("Bearer {KEY}")).map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
+        let defaults = default_headers(&authorization.unwrap());
+        assert!(defaults[AUTHORIZATION].is_sensitive());
+        assert_eq!(defaults[USER_AGENT], USER_AGENT_VALUE);
+        assert!(!format!("{defaults:?}").contains(KEY));
+
+        // ...and a caller's own client gets them from `pre`.
+        let clerk = crate::Clerk::builder()
+            .secret_key(KEY)
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap();
         let api = clerk.generated();
         let url = reqwest::Url::parse("https://api.clerk.com/v1/organization_roles").unwrap();
         let mut request = reqwest::Request::new(reqwest::Method::GET, url);
-        request
-            .headers_mut()
-            .insert(PROGENITOR_API_VERSION, HeaderValue::from_static("1"));
         let info = OperationInfo {
             operation_id: "list_organization_roles",
         };
         api.pre::<()>(&mut request, &info).await.unwrap();
-
         let authorization = &request.headers()[AUTHORIZATION];
         assert!(authorization.is_sensitive());
         assert_eq!(authorization.to_str().unwrap(), format!("Bearer {KEY}"));
-        assert!(!request.headers().contains_key(PROGENITOR_API_VERSION));
         assert_eq!(request.timeout(), Some(&crate::DEFAULT_TIMEOUT));
-        // `http` prints sensitive values as `Sensitive`; neither the request nor the hooks
-        // show the key.
         assert!(!format!("{request:?}").contains(KEY));
-        assert!(!format!("{:?}", request.headers()).contains(KEY));
         assert!(!format!("{:?}", api.inner()).contains(KEY));
     }
 
-    #[tokio::test]
-    async fn a_body_is_read_up_to_the_limit_and_no_further() {
-        let small = rebuild(
-            StatusCode::OK,
-            reqwest::Version::HTTP_11,
-            Default::default(),
-            vec![7; 10],
-        );
-        let read = read_bounded(small, 10).await.unwrap();
-        assert_eq!(read.bytes().await.unwrap().len(), 10);
+    /// A body that comes in these chunks and does not say how long it is.
+    struct Chunked(std::collections::VecDeque<Bytes>);
 
-        let (record, response) = with_call_record(async {
-            let big = rebuild(
-                StatusCode::OK,
-                reqwest::Version::HTTP_11,
-                Default::default(),
-                vec![7; 11],
+    impl http_body::Body for Chunked {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(
+                self.get_mut()
+                    .0
+                    .pop_front()
+                    .map(|c| Ok(http_body::Frame::data(c))),
+            )
+        }
+    }
+
+    fn response(body: reqwest::Body) -> reqwest::Response {
+        reqwest::Response::from(http::Response::new(body))
+    }
+
+    fn chunked(chunks: &[&'static [u8]]) -> reqwest::Body {
+        reqwest::Body::wrap(Chunked(
+            chunks.iter().map(|c| Bytes::from_static(c)).collect(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_within_the_limit_passes_untouched() {
+        let mut too_large = None;
+        let body = reqwest::Body::from(Bytes::from_static(b"0123456789"));
+        let read = bounded(response(body), 10, &mut too_large);
+        assert_eq!(read.bytes().await.unwrap().len(), 10);
+        assert_eq!(too_large, None);
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_not_read() {
+        let mut too_large = None;
+        let body = reqwest::Body::from(Bytes::from_static(b"01234567890"));
+        let read = bounded(response(body), 10, &mut too_large);
+        assert_eq!(too_large, Some(10));
+        assert!(read.bytes().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_body_of_unknown_length_fails_once_past_the_limit() {
+        let mut too_large = None;
+        let within = bounded(response(chunked(&[b"01234", b"56789"])), 10, &mut too_large);
+        assert_eq!(&within.bytes().await.unwrap()[..], b"0123456789");
+
+        let ((), record) = call_record::with_call_record(None, async {
+            let over = bounded(
+                response(chunked(&[b"01234", b"56789", b"!"])),
+                10,
+                &mut too_large,
             );
-            let response = read_bounded(big, 10).await.unwrap();
-            (call_record(), response)
+            let error = over.bytes().await.unwrap_err();
+            let mut cause: &dyn std::error::Error = &error;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            assert!(
+                cause.to_string().contains("longer than 10 bytes"),
+                "{error:?}"
+            );
         })
         .await;
+        assert_eq!(too_large, None, "only the reading finds out");
         assert_eq!(record.too_large, Some(10));
-        assert_eq!(record.status, Some(StatusCode::OK));
-        assert!(response.bytes().await.unwrap().is_empty());
     }
 }

@@ -8,15 +8,24 @@
 //! | 429 Too Many Requests | retried | retried (Clerk did not act) |
 //! | 408, 502, 503, 504 | retried | not retried (Clerk may have acted) |
 //! | connection could not be made | retried | retried (nothing was sent) |
-//! | timeout | retried | not retried |
-//! | anything else | not retried | not retried |
+//! | timeout, waiting for the answer or reading its body | retried | not retried |
+//! | connection closed or reset before or during the answer | retried | not retried |
+//! | a body that breaks off after its status (any status but 429) | retried | not retried |
+//! | a request that cannot be built, anything else | not retried | not retried |
+//!
+//! A `Retry-After` longer than the policy's [`RetryPolicy::max_delay`] ends the call at once
+//! ([`GaveUp::RetryAfterTooLong`]); one that would end past the [`RetryPolicy::budget`] does
+//! too ([`GaveUp::TimeBudget`]).
 //!
 //! PATCH is not idempotent in general, but every PATCH of this API sets fields to the values
 //! sent, so sending it twice leaves the same state as sending it once.
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode, header::HeaderMap};
+use reqwest::{
+    Method, StatusCode,
+    header::{HeaderMap, RETRY_AFTER},
+};
 
 /// How a client retries requests that failed for a reason that may pass.
 ///
@@ -143,29 +152,43 @@ pub enum GaveUp {
     MaxAttempts,
     /// The next wait would have ended past [`RetryPolicy::budget`].
     TimeBudget,
+    /// The server's `Retry-After` asked for a longer wait than [`RetryPolicy::max_delay`]
+    /// allows. The client stops at once rather than ask again early and be refused again;
+    /// [`Error::retry_after`](crate::Error::retry_after) says how long the server asked for.
+    RetryAfterTooLong,
 }
 
-/// What one attempt came to, as far as retrying is concerned.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Outcome<'a> {
-    /// A response arrived (its status and headers; the body is not looked at).
-    Response(StatusCode, &'a HeaderMap),
+/// What one attempt came to, as far as retrying is concerned. Responses carry their status and
+/// the wait their `Retry-After` asked for, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A whole response arrived (the body was read but is not looked at).
+    Response(StatusCode, Option<Duration>),
+    /// The head arrived with this status, then reading the body failed (cut short, reset,
+    /// malformed, or too slow). The server may have acted.
+    BodyFailed(StatusCode, Option<Duration>),
     /// No connection could be made: the request never left this process.
     ConnectFailed,
     /// The request was sent (or may have been) but no response came in time.
     TimedOut,
-    /// Any other transport failure; the server may have acted.
+    /// The connection closed or reset before any response: the server may have acted (or the
+    /// pooled connection was already dead).
     Failed,
+    /// The request could not even be built or sent as it stands (a builder or redirect error):
+    /// sending it again would fail the same way.
+    Deterministic,
 }
 
-impl Outcome<'_> {
-    /// Classifies a failed send.
+impl Outcome {
+    /// Classifies a send that produced no response.
     pub(crate) fn of_error(error: &reqwest::Error) -> Self {
         // Checked first: a connect timeout is both, and nothing was sent.
         if error.is_connect() {
             Outcome::ConnectFailed
         } else if error.is_timeout() {
             Outcome::TimedOut
+        } else if error.is_builder() || error.is_redirect() {
+            Outcome::Deterministic
         } else {
             Outcome::Failed
         }
@@ -187,7 +210,7 @@ pub(crate) enum Decision {
 pub(crate) fn decide(
     policy: &RetryPolicy,
     method: &Method,
-    outcome: Outcome<'_>,
+    outcome: Outcome,
     made: u32,
     elapsed: Duration,
     jitter: f64,
@@ -199,11 +222,15 @@ pub(crate) fn decide(
         return Decision::Stop(Some(GaveUp::MaxAttempts));
     }
     let asked = match outcome {
-        Outcome::Response(_, headers) => crate::error::retry_after(headers),
+        Outcome::Response(_, asked) | Outcome::BodyFailed(_, asked) => asked,
         _ => None,
     };
     let wait = match asked {
-        Some(wait) => wait.min(policy.max_delay),
+        // Asking again before the server's time is up would only be refused again.
+        Some(wait) if wait > policy.max_delay => {
+            return Decision::Stop(Some(GaveUp::RetryAfterTooLong));
+        }
+        Some(wait) => wait,
         None => policy.backoff(made, jitter),
     };
     if elapsed.saturating_add(wait) > policy.budget {
@@ -213,14 +240,16 @@ pub(crate) fn decide(
 }
 
 /// Whether the outcome may pass on a second try and repeating `method` is safe.
-fn retryable(method: &Method, outcome: Outcome<'_>) -> bool {
+fn retryable(method: &Method, outcome: Outcome) -> bool {
     let repeatable = matches!(
         *method,
         Method::GET | Method::HEAD | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS
     );
     match outcome {
         // The server refused before acting, or nothing reached it.
-        Outcome::Response(StatusCode::TOO_MANY_REQUESTS, _) | Outcome::ConnectFailed => true,
+        Outcome::Response(StatusCode::TOO_MANY_REQUESTS, _)
+        | Outcome::BodyFailed(StatusCode::TOO_MANY_REQUESTS, _)
+        | Outcome::ConnectFailed => true,
         Outcome::Response(status, _) => {
             repeatable
                 && matches!(
@@ -231,9 +260,24 @@ fn retryable(method: &Method, outcome: Outcome<'_>) -> bool {
                         | StatusCode::GATEWAY_TIMEOUT
                 )
         }
-        Outcome::TimedOut => repeatable,
-        Outcome::Failed => false,
+        // Whatever the status, the answer did not arrive whole: worth asking again only when
+        // asking twice cannot do anything twice.
+        Outcome::BodyFailed(..) | Outcome::TimedOut | Outcome::Failed => repeatable,
+        Outcome::Deterministic => false,
     }
+}
+
+/// `Retry-After` as a wait: delta-seconds or an HTTP date (a date in the past means now).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -247,7 +291,7 @@ mod tests {
         StatusCode::from_u16(code).unwrap()
     }
 
-    fn first_attempt(method: &Method, outcome: Outcome<'_>) -> Decision {
+    fn first_attempt(method: &Method, outcome: Outcome) -> Decision {
         decide(
             &RetryPolicy::default(),
             method,
@@ -260,7 +304,6 @@ mod tests {
 
     #[test]
     fn statuses_and_methods_follow_the_idempotency_table() {
-        let none = HeaderMap::new();
         let (get, patch, delete, post) = (Method::GET, Method::PATCH, Method::DELETE, Method::POST);
         // (status, retried for GET/PATCH/DELETE, retried for POST)
         let table = [
@@ -281,7 +324,7 @@ mod tests {
             (422, false, false),
         ];
         for (code, idempotent, for_post) in table {
-            let outcome = Outcome::Response(status(code), &none);
+            let outcome = Outcome::Response(status(code), None);
             for method in [&get, &patch, &delete] {
                 let retried = matches!(first_attempt(method, outcome), Decision::Retry(_));
                 assert_eq!(retried, idempotent, "{method} {code}");
@@ -293,16 +336,31 @@ mod tests {
 
     #[test]
     fn transport_failures_are_retried_only_when_safe() {
-        for (method, connect, timeout) in [
-            (Method::GET, true, true),
-            (Method::PATCH, true, true),
-            (Method::DELETE, true, true),
-            (Method::POST, true, false),
+        for (method, idempotent) in [
+            (Method::GET, true),
+            (Method::PATCH, true),
+            (Method::DELETE, true),
+            (Method::POST, false),
         ] {
             let retried = |o| matches!(first_attempt(&method, o), Decision::Retry(_));
-            assert_eq!(retried(Outcome::ConnectFailed), connect, "{method} connect");
-            assert_eq!(retried(Outcome::TimedOut), timeout, "{method} timeout");
-            assert!(!retried(Outcome::Failed), "{method} other failure");
+            assert!(retried(Outcome::ConnectFailed), "{method} connect");
+            assert_eq!(retried(Outcome::TimedOut), idempotent, "{method} timeout");
+            // A reset or closed connection (a stale pooled one, say) before any answer.
+            assert_eq!(retried(Outcome::Failed), idempotent, "{method} reset");
+            // The status arrived, then the body broke off: Clerk may have acted.
+            for status in [
+                StatusCode::OK,
+                StatusCode::NOT_FOUND,
+                StatusCode::BAD_GATEWAY,
+            ] {
+                let outcome = Outcome::BodyFailed(status, None);
+                assert_eq!(retried(outcome), idempotent, "{method} {status} body");
+            }
+            // A 429 refused before acting, whatever happened to its body.
+            let refused = Outcome::BodyFailed(StatusCode::TOO_MANY_REQUESTS, None);
+            assert!(retried(refused), "{method} 429 body");
+            // A request that cannot be built fails the same way every time.
+            assert!(!retried(Outcome::Deterministic), "{method} deterministic");
         }
     }
 
@@ -324,8 +382,7 @@ mod tests {
         assert!(matches!(decisions[2], Decision::Retry(_)));
         assert_eq!(decisions[3], Decision::Stop(Some(GaveUp::MaxAttempts)));
         // A failure that is not retryable stops without claiming the policy ran out.
-        let none = HeaderMap::new();
-        let outcome = Outcome::Response(status(500), &none);
+        let outcome = Outcome::Response(status(500), None);
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 4, Duration::ZERO, 0.0),
             Decision::Stop(None)
@@ -385,11 +442,11 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_honoured_up_to_the_cap() {
+    fn retry_after_is_honoured_and_a_longer_one_than_allowed_stops_at_once() {
         let policy = RetryPolicy::default().max_delay(10 * SEC);
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("3"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         // Jitter does not apply to a wait the server asked for.
         for jitter in [0.0, 0.9] {
             assert_eq!(
@@ -398,26 +455,39 @@ mod tests {
             );
         }
 
-        headers.insert("retry-after", HeaderValue::from_static("3600"));
-        let outcome = Outcome::Response(StatusCode::SERVICE_UNAVAILABLE, &headers);
+        // Exactly the cap is still waited for.
+        headers.insert("retry-after", HeaderValue::from_static("10"));
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
             Decision::Retry(10 * SEC)
         );
 
+        // Longer than the cap: no shortened wait and early retry, the call ends now.
+        for status in [
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
+        ] {
+            headers.insert("retry-after", HeaderValue::from_static("86400"));
+            let outcome = Outcome::Response(status, retry_after(&headers));
+            assert_eq!(
+                decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
+                Decision::Stop(Some(GaveUp::RetryAfterTooLong))
+            );
+        }
         let date = httpdate::fmt_http_date(std::time::SystemTime::now() + 120 * SEC);
         headers.insert("retry-after", HeaderValue::from_str(&date).unwrap());
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
-            Decision::Retry(10 * SEC)
+            Decision::Stop(Some(GaveUp::RetryAfterTooLong))
         );
 
         headers.insert(
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.9),
             Decision::Retry(Duration::ZERO)
@@ -425,7 +495,7 @@ mod tests {
 
         // Unparseable: back-off applies instead.
         headers.insert("retry-after", HeaderValue::from_static("later"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 1.0),
             Decision::Retry(policy.base_delay)
@@ -437,7 +507,7 @@ mod tests {
         let policy = RetryPolicy::default().budget(20 * SEC).max_attempts(10);
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("5"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 2, 15 * SEC, 0.0),
             Decision::Retry(5 * SEC)

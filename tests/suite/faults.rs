@@ -31,6 +31,14 @@ pub enum Reply {
     Reset(Vec<u8>),
     /// Never answers; waits until the client gives up and closes.
     Hang,
+    /// Writes these bytes (a head and part of a body, say), then stalls until the client
+    /// gives up and closes.
+    SendThenHang(Vec<u8>),
+    /// Closes the connection as soon as the request is read, without a byte of answer.
+    Close,
+    /// Writes these bytes and keeps the connection open for the next request, which takes the
+    /// script's next reply.
+    KeepAlive(Vec<u8>),
 }
 
 /// A request as the raw server read it.
@@ -84,28 +92,44 @@ async fn serve(
     count: Arc<AtomicUsize>,
     script: Arc<Vec<Reply>>,
 ) {
-    let Some(request) = read_request(&mut stream).await else {
-        return;
-    };
-    seen.lock().unwrap().push(request);
-    let n = count.fetch_add(1, Ordering::SeqCst);
-    match script[n.min(script.len() - 1)].clone() {
-        Reply::Send(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.shutdown().await;
-        }
-        Reply::Reset(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.flush().await;
-            let _ = stream.set_zero_linger();
-            drop(stream);
-        }
-        Reply::Hang => {
-            // Returns when the client closes the connection (its timeout fired).
-            let mut buf = [0_u8; 64];
-            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    loop {
+        let Some(request) = read_request(&mut stream).await else {
+            return;
+        };
+        seen.lock().unwrap().push(request);
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        match script[n.min(script.len() - 1)].clone() {
+            Reply::Send(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            Reply::Reset(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.flush().await;
+                let _ = stream.set_zero_linger();
+                return;
+            }
+            Reply::Hang => return wait_for_close(&mut stream).await,
+            Reply::SendThenHang(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.flush().await;
+                return wait_for_close(&mut stream).await;
+            }
+            Reply::Close => return,
+            Reply::KeepAlive(bytes) => {
+                if stream.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
         }
     }
+}
+
+/// Returns when the client closes the connection (its timeout fired).
+async fn wait_for_close(stream: &mut TcpStream) {
+    let mut buf = [0_u8; 64];
+    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
 }
 
 async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
@@ -155,10 +179,14 @@ async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
 
 /// A complete response with a correct `Content-Length`.
 pub fn response(status: &str, extra_headers: &[&str], body: &[u8]) -> Vec<u8> {
-    let mut bytes = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+    let mut headers = vec!["Connection: close"];
+    headers.extend_from_slice(extra_headers);
+    kept_alive(status, &headers, body)
+}
+
+/// A complete response with a correct `Content-Length` that leaves the connection open.
+pub fn kept_alive(status: &str, extra_headers: &[&str], body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
     for header in extra_headers {
         bytes.push_str(header);
         bytes.push_str("\r\n");
@@ -208,6 +236,10 @@ enum Kind {
     Decode,
     Transport,
     Timeout,
+    /// The status arrived, then the body failed.
+    BodyFailed,
+    /// The status arrived, then the body did not arrive in time.
+    BodyTimeout,
     TooLarge,
 }
 
@@ -218,6 +250,8 @@ fn kind(error: &Error) -> Kind {
         Error::Decode(_) => Kind::Decode,
         Error::Transport { .. } if error.is_timeout() => Kind::Timeout,
         Error::Transport { .. } => Kind::Transport,
+        Error::BodyFailed(_) if error.is_timeout() => Kind::BodyTimeout,
+        Error::BodyFailed(_) => Kind::BodyFailed,
         Error::ResponseTooLarge { .. } => Kind::TooLarge,
         other => panic!("unexpected error variant: {other:?}"),
     }
@@ -233,6 +267,8 @@ struct Case {
     get_requests: usize,
     post: Option<(Kind, Option<u16>)>,
     post_requests: usize,
+    /// Why retrying stopped when it did not simply run out of attempts (3 requests).
+    stopped: Option<GaveUp>,
 }
 
 fn html_502() -> Vec<u8> {
@@ -276,15 +312,31 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Api, Some(429)),
             post_requests: 3,
+            stopped: None,
         },
         Case {
-            name: "429 with Retry-After in seconds (capped by the policy)",
+            name: "429 with a Retry-After longer than the policy's cap stops at once",
             script: vec![Reply::Send(limited(&["Retry-After: 2"]))],
             timeout: NORMAL,
             get: error(Kind::Api, Some(429)),
-            get_requests: 3,
+            get_requests: 1,
             post: error(Kind::Api, Some(429)),
-            post_requests: 3,
+            post_requests: 1,
+            stopped: Some(GaveUp::RetryAfterTooLong),
+        },
+        Case {
+            name: "a proxy's non-JSON 429 keeps its Retry-After and stops at once",
+            script: vec![Reply::Send(response(
+                "429 Too Many Requests",
+                &["Retry-After: 86400", "Content-Type: text/html"],
+                b"<html>slow down</html>",
+            ))],
+            timeout: NORMAL,
+            get: error(Kind::Unexpected, Some(429)),
+            get_requests: 1,
+            post: error(Kind::Unexpected, Some(429)),
+            post_requests: 1,
+            stopped: Some(GaveUp::RetryAfterTooLong),
         },
         Case {
             name: "429 with Retry-After as a past HTTP date",
@@ -294,6 +346,7 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Api, Some(429)),
             post_requests: 3,
+            stopped: None,
         },
         Case {
             name: "429 then 200",
@@ -306,6 +359,7 @@ fn cases() -> Vec<Case> {
             get_requests: 2,
             post: None,
             post_requests: 2,
+            stopped: None,
         },
         Case {
             name: "500 is not retried",
@@ -319,6 +373,7 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::Unexpected, Some(500)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "502 with an HTML body",
@@ -328,6 +383,7 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Unexpected, Some(502)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "503 then 200",
@@ -340,6 +396,7 @@ fn cases() -> Vec<Case> {
             get_requests: 2,
             post: error(Kind::Unexpected, Some(503)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "504",
@@ -353,6 +410,7 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Unexpected, Some(504)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "408",
@@ -362,6 +420,7 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Unexpected, Some(408)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "200 with an empty body",
@@ -375,6 +434,7 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::Decode, Some(200)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "200 with invalid JSON",
@@ -388,24 +448,85 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::Decode, Some(200)),
             post_requests: 1,
+            stopped: None,
         },
+        // The head arrived: the status is kept, GET asks again, POST (which Clerk carried
+        // out) does not.
         Case {
             name: "body cut short of its Content-Length",
             script: vec![Reply::Send(short)],
             timeout: NORMAL,
-            get: error(Kind::Transport, None),
-            get_requests: 1,
-            post: error(Kind::Transport, None),
+            get: error(Kind::BodyFailed, Some(200)),
+            get_requests: 3,
+            post: error(Kind::BodyFailed, Some(200)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "connection reset mid-response",
             script: vec![Reply::Reset(reset)],
             timeout: NORMAL,
+            get: error(Kind::BodyFailed, Some(200)),
+            get_requests: 3,
+            post: error(Kind::BodyFailed, Some(200)),
+            post_requests: 1,
+            stopped: None,
+        },
+        Case {
+            name: "malformed chunked body",
+            script: vec![Reply::Send(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n".to_vec(),
+            )],
+            timeout: NORMAL,
+            get: error(Kind::BodyFailed, Some(200)),
+            get_requests: 3,
+            post: error(Kind::BodyFailed, Some(200)),
+            post_requests: 1,
+            stopped: None,
+        },
+        Case {
+            name: "head, then a body that stalls past the timeout",
+            script: vec![Reply::SendThenHang(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{\"object\":".to_vec(),
+            )],
+            timeout: SHORT,
+            get: error(Kind::BodyTimeout, Some(200)),
+            get_requests: 3,
+            post: error(Kind::BodyTimeout, Some(200)),
+            post_requests: 1,
+            stopped: None,
+        },
+        Case {
+            name: "a 404 whose body breaks off keeps its status",
+            script: vec![Reply::Send(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 300\r\n\r\n{\"errors\":".to_vec(),
+            )],
+            timeout: NORMAL,
+            get: error(Kind::BodyFailed, Some(404)),
+            get_requests: 3,
+            post: error(Kind::BodyFailed, Some(404)),
+            post_requests: 1,
+            stopped: None,
+        },
+        Case {
+            name: "connection closed right after the request, without an answer",
+            script: vec![Reply::Close],
+            timeout: NORMAL,
             get: error(Kind::Transport, None),
-            get_requests: 1,
+            get_requests: 3,
             post: error(Kind::Transport, None),
             post_requests: 1,
+            stopped: None,
+        },
+        Case {
+            name: "closed without an answer, then 200",
+            script: vec![Reply::Close, Reply::Send(ok.clone())],
+            timeout: NORMAL,
+            get: None,
+            get_requests: 2,
+            post: error(Kind::Transport, None),
+            post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "accepts and never answers",
@@ -415,6 +536,7 @@ fn cases() -> Vec<Case> {
             get_requests: 3,
             post: error(Kind::Timeout, None),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "body over the size limit, by Content-Length",
@@ -424,6 +546,7 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::TooLarge, Some(200)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "body over the size limit, chunked",
@@ -433,6 +556,7 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::TooLarge, Some(200)),
             post_requests: 1,
+            stopped: None,
         },
         Case {
             name: "error page over the size limit",
@@ -446,6 +570,7 @@ fn cases() -> Vec<Case> {
             get_requests: 1,
             post: error(Kind::TooLarge, Some(500)),
             post_requests: 1,
+            stopped: None,
         },
     ]
 }
@@ -496,13 +621,34 @@ async fn every_fault_ends_in_the_right_error_after_the_right_number_of_requests(
                         case.name
                     ));
                 }
-                // Retryable failures that ran out of attempts say so; nothing else claims it.
+                // Retryable failures that ran out of attempts say so, and so does an early
+                // stop; nothing else claims it.
                 let exhausted = requests == 3;
-                if exhausted != (attempts.gave_up == Some(GaveUp::MaxAttempts)) {
+                let expected_stop = case.stopped.or(exhausted.then_some(GaveUp::MaxAttempts));
+                if attempts.gave_up != expected_stop {
                     failures.push(format!(
-                        "{} / {method}: gave_up is {:?}",
+                        "{} / {method}: gave_up is {:?}, expected {expected_stop:?}",
                         case.name, attempts.gave_up
                     ));
+                }
+                // Whatever the response said about waiting is kept.
+                let asked = case.name.contains("Retry-After");
+                if asked && error.retry_after().is_none() && case.stopped.is_some() {
+                    failures.push(format!("{} / {method}: Retry-After lost", case.name));
+                }
+                // A timeout says so, wherever it hit.
+                if matches!(kind(error), Kind::Timeout | Kind::BodyTimeout)
+                    && !error.to_string().contains("timed out")
+                {
+                    failures.push(format!("{} / {method}: message `{error}`", case.name));
+                }
+                // A POST whose status arrived before its body broke off says Clerk acted.
+                if post
+                    && kind(error) == Kind::BodyFailed
+                    && error.status().is_some_and(|s| s.is_success())
+                    && !error.to_string().contains("took effect")
+                {
+                    failures.push(format!("{} / POST: message `{error}`", case.name));
                 }
                 if exhausted && !error.to_string().contains("gave up after 3 attempts") {
                     failures.push(format!("{} / {method}: message `{error}`", case.name));
@@ -596,4 +742,35 @@ async fn a_body_just_under_the_limit_is_read_whole() {
         .await
         .unwrap();
     assert_eq!(permission.id, "perm_1");
+}
+
+/// The classic stale pooled connection: the server closes a kept-alive connection just as the
+/// client reuses it, so the request gets no answer. A GET is sent again on a new connection; a
+/// POST, which the server may have received, is not.
+#[tokio::test]
+async fn a_request_on_a_pooled_connection_the_server_dropped_is_resent_only_if_safe() {
+    let body = serde_json::to_vec(&permission("perm_1", "org:a:b")).unwrap();
+    let kept = kept_alive("200 OK", &["Content-Type: application/json"], &body);
+    let closing = response("200 OK", &["Content-Type: application/json"], &body);
+    let script = vec![Reply::KeepAlive(kept), Reply::Close, Reply::Send(closing)];
+
+    let server = RawServer::start(script.clone()).await;
+    let clerk = client(&server.uri, NORMAL);
+    let permissions = clerk.organization_permissions();
+    permissions.get("perm_1").await.unwrap();
+    let again = permissions.get("perm_1").await.unwrap();
+    assert_eq!(again.id, "perm_1");
+    assert_eq!(server.requests(), 3, "the dropped GET was sent again");
+
+    let server = RawServer::start(script).await;
+    let clerk = client(&server.uri, NORMAL);
+    let permissions = clerk.organization_permissions();
+    permissions.get("perm_1").await.unwrap();
+    let error = permissions
+        .create(CreatePermission::new("Read", "org:a:read"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_eq!(error.attempts().made, 1);
+    assert_eq!(server.requests(), 2, "the POST was sent once");
 }

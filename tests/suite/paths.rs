@@ -109,3 +109,68 @@ async fn an_out_of_range_limit_is_refused_before_sending() {
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_byte_that_is_not_a_path_character_is_encoded() {
+    let cases = [
+        ("a[0]", "a%5B0%5D"),
+        ("x^y|z", "x%5Ey%7Cz"),
+        ("back\\slash", "back%5Cslash"),
+        ("\\..", "%5C.."),
+        ("quote\"<tag>`{}", "quote%22%3Ctag%3E%60%7B%7D"),
+        // RFC 3986 allows these in a segment as they are.
+        ("sub!$&'()*+,;=", "sub!$&'()*+,;="),
+        ("user@host:1", "user@host:1"),
+        ("tilde~dash-dot.", "tilde~dash-dot."),
+    ];
+    for (id, encoded) in cases {
+        let (server, clerk) = mock_clerk().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(support::role(
+                "r",
+                "org:r",
+                vec![],
+            )))
+            .mount(&server)
+            .await;
+        clerk
+            .organization_roles()
+            .get(id)
+            .await
+            .unwrap_or_else(|e| panic!("{id:?}: {e}"));
+        assert_eq!(
+            raw_path(&server).await,
+            format!("/v1/organization_roles/{encoded}"),
+            "id {id:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_id_too_long_for_a_url_is_refused_as_input_with_a_short_message() {
+    let (server, clerk) = mock_clerk().await;
+    let huge = "r".repeat(40 * 1024);
+    let outcomes = [
+        clerk.organization_permissions().get(&huge).await.map(drop),
+        clerk.organization_roles().delete(&huge).await.map(drop),
+        clerk
+            .organization_roles()
+            .assign_permission("role_1", &huge)
+            .await
+            .map(drop),
+        clerk.role_sets().get(&huge).await.map(drop),
+    ];
+    for outcome in outcomes {
+        let err = outcome.expect_err("must be refused");
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        assert_eq!(err.attempts().made, 0);
+        let message = err.to_string();
+        assert!(message.len() < 300, "a {}-byte message", message.len());
+        assert!(format!("{err:?}").len() < 300);
+        assert!(
+            message.contains(&clerk_rbac::MAX_ID_BYTES.to_string()),
+            "{message}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -233,3 +233,40 @@ async fn a_hung_server_ends_in_a_timeout_error() {
     assert!(error.is_timeout(), "{error:?}");
     assert_eq!(server.requests(), 1);
 }
+
+/// A server that asks for a day's wait is not asked again after the policy's 10 s cap: the
+/// call ends at once, says why, and keeps the server's wait for the caller.
+#[tokio::test]
+async fn a_retry_after_longer_than_the_policy_allows_ends_the_call_at_once() {
+    for body in [
+        serde_json::to_vec(&crate::support::clerk_errors(
+            "too_many_requests",
+            "Slow down",
+            None,
+        ))
+        .unwrap(),
+        b"<html>rate limited by the proxy</html>".to_vec(),
+    ] {
+        let server = RawServer::start(vec![Reply::Send(response(
+            "429 Too Many Requests",
+            &["Retry-After: 86400"],
+            &body,
+        ))])
+        .await;
+        // The default policy, as users run it.
+        let clerk = Clerk::builder()
+            .secret_key(SECRET_KEY)
+            .base_url(&server.uri)
+            .build()
+            .unwrap();
+        let error = clerk.organization_roles().get("role_1").await.unwrap_err();
+        assert_eq!(server.requests(), 1, "asked again before the server's time");
+        assert!(error.is_rate_limited(), "{error:?}");
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(86_400)));
+        assert_eq!(error.attempts().made, 1);
+        assert_eq!(error.attempts().gave_up, Some(GaveUp::RetryAfterTooLong));
+        let message = error.to_string();
+        assert!(message.contains("longer wait"), "{message}");
+        assert!(message.contains("86400"), "{message}");
+    }
+}

@@ -256,7 +256,7 @@ async fn tracing_has_one_span_per_call_with_its_facts_and_no_secret_or_body() {
 }
 
 #[tokio::test]
-async fn tracing_names_a_transport_failure_by_kind_only() {
+async fn tracing_names_a_body_failure_by_kind_only() {
     let (capture, _guard) = Capture::install();
     let server = RawServer::start(vec![Reply::Send(
         b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{".to_vec(),
@@ -264,9 +264,10 @@ async fn tracing_names_a_transport_failure_by_kind_only() {
     .await;
     let clerk = crate::faults::client(&server.uri, Duration::from_secs(30));
     let error = clerk.organization_roles().get("role_1").await.unwrap_err();
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(matches!(error, Error::BodyFailed(_)), "{error:?}");
     let out = capture.out.lock().unwrap().clone();
     assert!(out.contains("error=\"body\""), "{out}");
+    assert!(out.contains("outcome=\"body failed\""), "{out}");
     assert_no_key("tracing output", &out);
 }
 
@@ -722,6 +723,98 @@ async fn decoding_generated_bodies_never_panics() {
                 "{error:?}"
             );
             let _ = error.to_string();
+        }
+    }
+}
+
+/// Builds an answer around the request's `Authorization` header.
+type Answer = fn(&str) -> ResponseTemplate;
+
+/// A server that quotes the request's `Authorization` header back in one place of its answer.
+struct Echo(Answer);
+
+impl wiremock::Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let authorization = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (self.0)(&authorization)
+    }
+}
+
+/// Every place an echoing server can put the key, for Display, Debug and pretty Debug.
+#[tokio::test]
+async fn a_server_that_echoes_the_key_never_gets_it_printed() {
+    fn clerk_json(status: u16, auth: &str) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_json(serde_json::json!({
+            "errors": [{
+                "code": format!("bad_{auth}"),
+                "message": format!("Invalid header: Authorization: {auth}"),
+                "long_message": format!("We got `{auth}` which is not valid"),
+                "meta": {"header": auth, auth: [auth, {"nested": auth}]},
+            }],
+            "clerk_trace_id": format!("trace {auth}"),
+        }))
+    }
+    let places: [(&str, Answer); 7] = [
+        ("401 Clerk JSON quoting the header", |auth| {
+            clerk_json(401, auth)
+        }),
+        ("undocumented 500 Clerk JSON", |auth| clerk_json(500, auth)),
+        ("an HTML page dumping the headers", |auth| {
+            ResponseTemplate::new(502)
+                .set_body_string(format!("<html><pre>Authorization: {auth}</pre></html>"))
+        }),
+        ("a documented 404 with a text body", |auth| {
+            ResponseTemplate::new(404).set_body_string(format!("not found for {auth}"))
+        }),
+        ("a 200 that fails to decode, key as a value", |auth| {
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"object": "role", "id": 7, "key": auth, "created_at": auth}),
+            )
+        }),
+        ("a 200 that fails to decode, key as a map key", |auth| {
+            let mut role = crate::support::role("role_1", "org:x", vec![]);
+            role["permissions"] = serde_json::json!({ auth: 1 });
+            ResponseTemplate::new(200).set_body_json(role)
+        }),
+        ("the key in cf-ray, after 500 bytes of padding", |auth| {
+            ResponseTemplate::new(503)
+                .insert_header("cf-ray", auth)
+                .set_body_string(format!("{}{auth}", "x".repeat(500)))
+        }),
+    ];
+    for (place, answer) in places {
+        let (server, clerk) = mock_clerk().await;
+        Mock::given(any())
+            .respond_with(Echo(answer))
+            .mount(&server)
+            .await;
+        let error = clerk.organization_roles().get("role_1").await.unwrap_err();
+        assert!(
+            error.status().is_some(),
+            "{place}: the answer was not kept: {error:?}"
+        );
+        for (how, shown) in [
+            ("Display", error.to_string()),
+            ("Debug", format!("{error:?}")),
+            ("pretty Debug", format!("{error:#?}")),
+        ] {
+            assert_no_key(&format!("{place}, {how}"), &shown);
+        }
+        for text in error.clerk_errors() {
+            assert_no_key(place, &format!("{text:?}"));
+        }
+        assert_no_key(place, error.trace_id().unwrap_or_default());
+        if let Error::Api(api) = &error {
+            // What is kept still says where the key was.
+            assert!(
+                api.errors[0].message.contains("Bearer <redacted>"),
+                "{place}"
+            );
         }
     }
 }

@@ -1,0 +1,245 @@
+//! How the generated client's errors, and what the hooks recorded during the call, become the
+//! crate's [`Error`]. Every text kept from a response passes through the client's
+//! [`Redactor`] here, before it is stored.
+
+use reqwest::{
+    StatusCode,
+    header::{HeaderMap, HeaderValue},
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{
+    Error,
+    call_record::{CF_RAY, CallRecord},
+    error::{ApiError, BodyError, DecodeError},
+    generated::types::ClerkErrors,
+    redact::Redactor,
+    retry::{Attempts, retry_after},
+};
+
+/// How much of an unexpected body an error keeps: enough to recognise a proxy's error page,
+/// small enough to log.
+pub(crate) const EXCERPT_BYTES: usize = 512;
+
+/// Maps an error of the generated client. `T` is the type the operation decodes on success
+/// (used to locate a decoding failure); `call` is what the hooks noted during the last attempt:
+/// its status and headers (which a decoding or body failure no longer carries), an oversized
+/// body; `attempts` is how many were made and why retrying stopped.
+pub(crate) async fn from_generated<T: DeserializeOwned>(
+    error: progenitor_client::Error<ClerkErrors>,
+    call: CallRecord,
+    attempts: Attempts,
+    redactor: &Redactor,
+) -> Error {
+    use progenitor_client::Error as Generated;
+    let trace_id = || scrubbed_header(call.cf_ray.as_ref(), redactor);
+    if let (Some(limit), Some(status)) = (call.too_large, call.status) {
+        // The hooks replaced the body by an empty one; whatever failed next is moot.
+        return Error::ResponseTooLarge {
+            status,
+            limit,
+            trace_id: trace_id(),
+            retry_after: call.retry_after,
+            attempts,
+        };
+    }
+    match error {
+        Generated::ErrorResponse(response) => {
+            let (status, headers) = (response.status(), response.headers().clone());
+            let mut error = api_error(status, &headers, response.into_inner(), redactor);
+            if let Error::Api(api) = &mut error {
+                api.attempts = attempts;
+            }
+            error
+        }
+        Generated::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            // The hooks read the body already; this takes it from memory.
+            let body = response.bytes().await.unwrap_or_default();
+            unexpected(status, &headers, &body, attempts, redactor)
+        }
+        Generated::InvalidResponsePayload(bytes, _) => match call.status {
+            // A documented error status whose body is not Clerk's JSON (e.g. a proxy page).
+            Some(status) if !status.is_success() => Error::UnexpectedResponse {
+                status,
+                body: redactor.excerpt(&bytes, EXCERPT_BYTES),
+                trace_id: trace_id(),
+                retry_after: call.retry_after,
+                attempts,
+            },
+            status => decode_error::<T>(status, &bytes, &call, attempts, redactor),
+        },
+        // The head arrived (the hooks saw its status), then the body failed.
+        Generated::ResponseBodyError(source) => match call.status {
+            Some(status) => Error::BodyFailed(Box::new(BodyError {
+                status,
+                method: call.method.clone().unwrap_or_default(),
+                source,
+                trace_id: trace_id(),
+                retry_after: call.retry_after,
+                attempts,
+            })),
+            None => transport(source, attempts),
+        },
+        Generated::CommunicationError(source) | Generated::InvalidUpgrade(source) => {
+            transport(source, attempts)
+        }
+        Generated::InvalidRequest(message) | Generated::Custom(message) => {
+            Error::InvalidRequest(redactor.scrub_owned(message))
+        }
+    }
+}
+
+fn transport(source: reqwest::Error, attempts: Attempts) -> Error {
+    // A redirect error names the server's target URL, which is the server's text.
+    let source = if source.is_redirect() {
+        source.without_url()
+    } else {
+        source
+    };
+    Error::Transport { source, attempts }
+}
+
+/// Clerk's error JSON, scrubbed.
+fn api_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: ClerkErrors,
+    redactor: &Redactor,
+) -> Error {
+    let trace_id = body
+        .clerk_trace_id
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| redactor.scrub_owned(id))
+        .or_else(|| scrubbed_header(headers.get(CF_RAY), redactor));
+    let errors = body
+        .errors
+        .into_iter()
+        .map(|mut error| {
+            error.code = redactor.scrub_owned(error.code);
+            error.message = redactor.scrub_owned(error.message);
+            error.long_message = redactor.scrub_owned(error.long_message);
+            let mut meta = Value::Object(std::mem::take(&mut error.meta));
+            redactor.scrub_json(&mut meta);
+            if let Value::Object(meta) = meta {
+                error.meta = meta;
+            }
+            error
+        })
+        .collect();
+    Error::Api(Box::new(ApiError {
+        status,
+        errors,
+        trace_id,
+        retry_after: retry_after(headers),
+        attempts: Default::default(),
+    }))
+}
+
+/// An undocumented status: Clerk's error JSON when the body is one, else the status and an
+/// excerpt.
+fn unexpected(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    attempts: Attempts,
+    redactor: &Redactor,
+) -> Error {
+    match serde_json::from_slice::<ClerkErrors>(body) {
+        Ok(clerk) => {
+            let mut error = api_error(status, headers, clerk, redactor);
+            if let Error::Api(api) = &mut error {
+                api.attempts = attempts;
+            }
+            error
+        }
+        Err(_) => Error::UnexpectedResponse {
+            status,
+            body: redactor.excerpt(body, EXCERPT_BYTES),
+            trace_id: scrubbed_header(headers.get(CF_RAY), redactor),
+            retry_after: retry_after(headers),
+            attempts,
+        },
+    }
+}
+
+/// Decodes again, this time tracking the path, to say which field failed.
+fn decode_error<T: DeserializeOwned>(
+    status: Option<StatusCode>,
+    bytes: &[u8],
+    call: &CallRecord,
+    attempts: Attempts,
+    redactor: &Redactor,
+) -> Error {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => (e.path().to_string(), e.into_inner().to_string()),
+        // Only reachable if the two decoders disagree; keep the report honest anyway.
+        Ok(_) => (".".to_owned(), "the response did not decode".to_owned()),
+    };
+    Error::Decode(Box::new(DecodeError {
+        status,
+        // Both may quote the body (a map key, an unexpected string value).
+        path: redactor.scrub_owned(path),
+        message: redactor.scrub_owned(message),
+        body: redactor.excerpt(bytes, EXCERPT_BYTES),
+        trace_id: scrubbed_header(call.cf_ray.as_ref(), redactor),
+        retry_after: call.retry_after,
+        attempts,
+    }))
+}
+
+/// A header's text, trimmed and scrubbed; `None` when absent, empty or not text.
+fn scrubbed_header(value: Option<&HeaderValue>, redactor: &Redactor) -> Option<String> {
+    let text = value?.to_str().ok()?.trim();
+    (!text.is_empty()).then(|| redactor.scrub(text).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_test_Mapp1ngUnitKey";
+
+    #[test]
+    fn decode_error_names_the_failing_field_without_the_key() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            created_at: i64,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct List {
+            data: Vec<Item>,
+        }
+        let body = format!(r#"{{"data":[{{"created_at":1}},{{"created_at":"Bearer {KEY}"}}]}}"#);
+        let call = CallRecord::default();
+        let error = decode_error::<List>(
+            Some(StatusCode::OK),
+            body.as_bytes(),
+            &call,
+            Attempts::default(),
+            &Redactor::new(KEY),
+        );
+        let Error::Decode(decode) = &error else {
+            panic!("expected a decode error");
+        };
+        assert_eq!(decode.path, "data[1].created_at");
+        assert!(
+            decode.message.contains("invalid type"),
+            "{}",
+            decode.message
+        );
+        assert!(error.to_string().contains("200 OK"));
+        for shown in [
+            error.to_string(),
+            format!("{error:?}"),
+            format!("{error:#?}"),
+        ] {
+            assert!(!shown.contains(KEY), "{shown}");
+        }
+    }
+}
