@@ -45,6 +45,8 @@
 //! # Features
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform library instead.
+//! - `simulator`: [`simulator`], an in-process simulator of Clerk's organization RBAC API on
+//!   loopback, for tests and offline runs.
 #![warn(missing_docs)]
 
 mod call_record;
@@ -62,6 +64,8 @@ mod redact;
 mod requests;
 mod resources;
 mod retry;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 
 pub use client::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
