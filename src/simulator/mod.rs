@@ -9,7 +9,8 @@
 //! `org:member`, and the initial role set `role_set:default`.
 //!
 //! ```
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use clerk_rbac::{CreateRole, simulator::Simulator};
 //!
 //! let sim = Simulator::start().await?;

@@ -27,7 +27,8 @@ const FORMAT_VERSION: u32 = 1;
 /// invitations and migrations under way.
 ///
 /// ```
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use clerk_rbac::simulator::{Simulator, Snapshot};
 /// let sim = Simulator::start().await?;
 /// let before = sim.snapshot();

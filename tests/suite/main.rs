@@ -12,3 +12,5 @@ mod pagination;
 mod paths;
 mod retries;
 mod security;
+#[cfg(feature = "simulator")]
+mod simulator;
