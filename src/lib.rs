@@ -76,6 +76,8 @@
 //!   [`http_client`](ClerkBuilder::http_client)).
 //! - `schemars`: `schemars::JsonSchema` (schemars 0.8) for the models and request bodies. Off by
 //!   default: it adds a second `syn` to every build.
+//! - `simulator`: [`simulator`], an in-process simulator of Clerk's organization RBAC API on
+//!   loopback, for tests and offline runs.
 //! - `sync`: [`sync`], RBAC as code: export an instance to a TOML file, plan and apply a file.
 #![warn(missing_docs)]
 
@@ -96,6 +98,8 @@ mod redact;
 mod requests;
 mod resources;
 mod retry;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 #[cfg(feature = "sync")]
 pub mod sync;
 

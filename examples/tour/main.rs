@@ -10,8 +10,6 @@
 //! whose keys start with `org:clerk_rbac_tour` / `role_set:clerk_rbac_tour` and removes them
 //! again at the end.
 
-mod mock;
-
 use clerk_rbac::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, ReplaceRole, ReplaceRoleSet,
     UpdatePermission, UpdateRole, UpdateRoleSet,
@@ -25,18 +23,14 @@ async fn main() -> TourResult {
     let real = std::env::var_os("CLERK_SECRET_KEY").is_some();
 
     // Keep the mock alive for the whole tour.
-    let mut _mock = None;
+    let mut _sim = None;
     let clerk = if real {
         println!("Using the Clerk API from CLERK_SECRET_KEY (and CLERK_API_URL if set).");
         Clerk::from_env()?
     } else {
-        let server = mock::start().await;
-        println!("Using an in-process mock Clerk at {}.", server.uri());
-        let clerk = Clerk::builder()
-            .secret_key("sk_test_tour")
-            .base_url(server.uri())
-            .build()?;
-        _mock = Some(server);
+        let sim = clerk_rbac::simulator::Simulator::start().await?;
+        let clerk = sim.client();
+        _sim = Some(sim);
         clerk
     };
 

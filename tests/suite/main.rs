@@ -14,3 +14,5 @@ mod retries;
 mod security;
 #[cfg(feature = "sync")]
 mod sync;
+#[cfg(feature = "simulator")]
+mod simulator;
