@@ -70,6 +70,40 @@ pub async fn plan(
     plan::plan(&observed, desired, options)
 }
 
+/// What [`check`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The instance matches the file (for what the file manages).
+    InSync,
+    /// The instance differs; the plan says how.
+    Drift(Plan),
+}
+
+impl CheckOutcome {
+    /// The exit status the `check` command uses: 0 in sync, 2 drift (1 is for errors).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CheckOutcome::InSync => 0,
+            CheckOutcome::Drift(_) => 2,
+        }
+    }
+}
+
+/// Reads the instance and says whether it matches `desired`: [`plan()`] for CI, where only
+/// in sync / drift / error matters.
+pub async fn check(
+    clerk: &Clerk,
+    desired: &DesiredState,
+    options: &PlanOptions,
+) -> Result<CheckOutcome, SyncError> {
+    let plan = plan(clerk, desired, options).await?;
+    Ok(if plan.is_empty() {
+        CheckOutcome::InSync
+    } else {
+        CheckOutcome::Drift(plan)
+    })
+}
+
 /// A client from `CLERK_SECRET_KEY` (and `CLERK_API_URL`) paced to the instance's rate limit
 /// ([`RateLimit::for_secret_key`](crate::RateLimit::for_secret_key)): what the sync verbs
 /// should run on, so that a large apply never meets a 429.

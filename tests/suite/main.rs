@@ -12,7 +12,7 @@ mod pagination;
 mod paths;
 mod retries;
 mod security;
-#[cfg(feature = "sync")]
-mod sync;
 #[cfg(feature = "simulator")]
 mod simulator;
+#[cfg(feature = "sync")]
+mod sync;

@@ -1,7 +1,14 @@
-//! The sync engine (`clerk_rbac::sync`): the file format, the planner, rendering, apply.
+//! The sync engine (`clerk_rbac::sync`): the file format, the planner, rendering, and (with
+//! the simulator) the verbs end to end.
 
 mod fixtures;
 
 mod file_format;
 mod planner;
 mod rendering;
+
+#[cfg(feature = "simulator")]
+mod live;
+
+#[cfg(feature = "simulator")]
+mod engine;
