@@ -135,6 +135,7 @@ pub struct StepReport {
 /// How one step ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StepOutcome {
     /// The change is on the instance.
     Done {

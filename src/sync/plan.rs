@@ -104,6 +104,7 @@ pub struct Change {
 /// What happens to an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChangeAction {
     /// It is created.
     Create,
@@ -175,6 +176,7 @@ pub struct Step {
 /// the IDs. An empty `description` clears it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 #[allow(missing_docs)] // the fields are the request's fields, named as in the file
 pub enum Action {
     /// `POST /organization_permissions`.

@@ -12,3 +12,6 @@ mod live;
 
 #[cfg(feature = "simulator")]
 mod engine;
+
+#[cfg(feature = "simulator")]
+mod partial_failure;
