@@ -348,6 +348,31 @@ async fn execute(
     options: &ApplyOptions,
 ) -> ApplyReport {
     let ids = Ids::from(now);
+    // Roles name permissions by ID: a permission being renamed is known by its new key from
+    // the start, so that a role step need not wait for the rename.
+    for step in &plan.steps {
+        match &step.action {
+            Action::UpdatePermission {
+                key,
+                new_key: Some(new_key),
+                ..
+            } => {
+                if let Ok(id) = ids.permission(key) {
+                    ids.set_permission(new_key, &id);
+                }
+            }
+            Action::UpdateRole {
+                key,
+                new_key: Some(new_key),
+                ..
+            } => {
+                if let Ok(id) = ids.role(key) {
+                    ids.set_role(new_key, &id);
+                }
+            }
+            _ => {}
+        }
+    }
     let total = plan.steps.len();
     let finished_count = std::sync::atomic::AtomicUsize::new(0);
     let progress = options.progress.clone();

@@ -15,3 +15,6 @@ mod engine;
 
 #[cfg(feature = "simulator")]
 mod partial_failure;
+
+#[cfg(feature = "simulator")]
+mod requests;
