@@ -471,6 +471,8 @@ struct Planner<'a> {
     creator_changed: HashMap<String, usize>,
     /// Observed key of a set being retired → the step waiting for its migration.
     awaits: HashMap<&'a str, usize>,
+    /// Key of a set the file retires → the step retiring it.
+    retire_steps: HashMap<&'a str, usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -508,6 +510,7 @@ impl<'a> Planner<'a> {
             initial_step: None,
             creator_changed: HashMap::new(),
             awaits: HashMap::new(),
+            retire_steps: HashMap::new(),
         }
     }
 
@@ -795,20 +798,56 @@ impl<'a> Planner<'a> {
                     }
                     let renamed = new_key.is_some();
                     let changes_permissions = permissions.is_some();
-                    let step = self.graph.add(
-                        Action::UpdateRole {
-                            key: observed.key.clone(),
-                            new_key,
-                            name,
-                            description,
-                            permissions,
-                        },
-                        if changes_permissions {
-                            needs
-                        } else {
-                            Vec::new()
-                        },
-                    );
+                    let loses_creator_permission = removed
+                        .iter()
+                        .any(|p| CREATOR_PERMISSIONS.contains(&p.as_str()));
+                    // A creator role of a set being retired keeps the creator permissions
+                    // until the migration ends, while the retirement needs the role under
+                    // its new key: then the rename goes first, on its own.
+                    let split = renamed
+                        && loses_creator_permission
+                        && self.is_creator_of_retiring_set(&observed.key);
+                    let (exists, step) = if split {
+                        let rename = self.graph.add(
+                            Action::UpdateRole {
+                                key: observed.key.clone(),
+                                new_key: new_key.clone(),
+                                name,
+                                description,
+                                permissions: None,
+                            },
+                            Vec::new(),
+                        );
+                        let mut needs = needs;
+                        needs.push(rename);
+                        let update = self.graph.add(
+                            Action::UpdateRole {
+                                key: key.clone(),
+                                new_key: None,
+                                name: None,
+                                description: None,
+                                permissions,
+                            },
+                            needs,
+                        );
+                        (Some(rename), update)
+                    } else {
+                        let step = self.graph.add(
+                            Action::UpdateRole {
+                                key: observed.key.clone(),
+                                new_key,
+                                name,
+                                description,
+                                permissions,
+                            },
+                            if changes_permissions {
+                                needs
+                            } else {
+                                Vec::new()
+                            },
+                        );
+                        (renamed.then_some(step), step)
+                    };
                     for permission in removed.iter() {
                         self.permission_released
                             .entry(permission.clone())
@@ -818,11 +857,9 @@ impl<'a> Planner<'a> {
                     self.role_steps.insert(
                         key,
                         RoleSteps {
-                            exists: renamed.then_some(step),
+                            exists,
                             permissions: changes_permissions.then_some(step),
-                            loses_creator_permission: removed
-                                .iter()
-                                .any(|p| CREATOR_PERMISSIONS.contains(&p.as_str())),
+                            loses_creator_permission,
                         },
                     );
                     self.changes.push(Change {
@@ -1067,7 +1104,16 @@ impl<'a> Planner<'a> {
         for (i, chunk) in joining.chunks(MAX_ROLES_PER_CALL).enumerate() {
             let carry = fold_into_add && i == 0;
             let creator = if carry { creator_role.as_deref() } else { None };
-            let needs = self.role_needs(chunk, creator);
+            let mut needs = self.role_needs(chunk, creator);
+            if carry {
+                // The default and creator roles it names must exist under those keys.
+                let named: Vec<&str> = default_role
+                    .iter()
+                    .chain(creator_role.iter())
+                    .map(String::as_str)
+                    .collect();
+                needs.extend(self.role_needs(&named, None));
+            }
             let step = self.graph.add(
                 Action::AddRoles {
                     set: observed.key.clone(),
@@ -1297,6 +1343,7 @@ impl<'a> Planner<'a> {
                 },
                 needs,
             );
+            self.retire_steps.insert(key, step);
             for role in &set_roles {
                 self.role_released
                     .entry(role.to_string())
@@ -1313,6 +1360,16 @@ impl<'a> Planner<'a> {
                 into: Some(retired.into.clone()),
             });
         }
+    }
+
+    /// Whether the role with this (observed) key is the creator role of a set that is being
+    /// retired or that the file retires.
+    fn is_creator_of_retiring_set(&self, role: &str) -> bool {
+        self.observed.role_sets.iter().any(|s| {
+            s.creator_role.as_deref() == Some(role)
+                && s.migration.as_deref() != Some("completed")
+                && (s.is_retiring() || self.desired.retired_role_sets.contains_key(&s.key))
+        })
     }
 
     /// The step that waits for the migration of `set` (a set being retired), added once.
@@ -1394,10 +1451,35 @@ impl<'a> Planner<'a> {
             .keys()
             .map(String::as_str)
             .collect();
-        for set in self.observed.role_sets.iter().filter(|s| !s.is_retiring()) {
+        let observed = self.observed;
+        for set in observed
+            .role_sets
+            .iter()
+            .filter(|s| s.migration.as_deref() != Some("completed"))
+        {
             let Some(creator) = set.creator_role.as_deref().map(|r| self.role_after(r)) else {
                 continue;
             };
+            // Clerk keeps a retiring set's creator role to the rules until the migration ends:
+            // a creator role losing a creator permission waits for that.
+            let losing = self
+                .role_steps
+                .get(creator)
+                .filter(|s| s.loses_creator_permission)
+                .and_then(|s| s.permissions);
+            if set.is_retiring() {
+                if let Some(step) = losing {
+                    let wait = self.await_migration(set);
+                    self.graph.depend(step, [wait]);
+                }
+                continue;
+            }
+            if let Some(&retire) = self.retire_steps.get(set.key.as_str()) {
+                if let Some(step) = losing {
+                    self.graph.depend(step, [retire]);
+                }
+                continue;
+            }
             if managed.contains(set.key.as_str()) {
                 // The set hands its creator role over in this plan, or keeps it (checked above).
                 if let Some(steps) = self
@@ -1420,7 +1502,7 @@ impl<'a> Planner<'a> {
                 continue;
             }
             if retiring.contains(set.key.as_str()) {
-                continue;
+                continue; // refused above, with its reason
             }
             if let Some(role) = desired.roles.get(creator)
                 && !holds_all(&role.permissions)

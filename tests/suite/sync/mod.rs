@@ -18,3 +18,6 @@ mod partial_failure;
 
 #[cfg(feature = "simulator")]
 mod requests;
+
+#[cfg(feature = "simulator")]
+mod convergence;

@@ -933,3 +933,43 @@ fn pruning_a_role_of_a_set_being_retired_waits_for_the_migration() {
     );
     assert_eq!(plan.steps[1].after, [0]);
 }
+
+#[test]
+fn a_renamed_role_becoming_default_in_an_add_roles_call_is_renamed_first() {
+    // org:member is renamed org:people and becomes the default of role_set:other, which
+    // org:guest joins: the default rides on the add-roles call, which must come after the rename.
+    let mut instance = seeded();
+    add_role(&mut instance, "org:guest", "Guest", &[]);
+    add_set(
+        &mut instance,
+        "role_set:other",
+        "Other",
+        false,
+        "org:admin",
+        "org:admin",
+        &["org:admin", "org:member"],
+    );
+    let text = SEEDED_FILE
+        .replace("\"org:member\"", "\"org:people\"")
+        .replace(
+            "[roles.\"org:people\"]\nname = \"Member\"",
+            "[roles.\"org:people\"]\nname = \"Member\"\nrenamed_from = \"org:member\"",
+        )
+        + "\n[roles.\"org:guest\"]\nname = \"Guest\"\n\n[role_sets.\"role_set:other\"]\nname = \"Other\"\ndefault_role = \"org:people\"\ncreator_role = \"org:admin\"\nroles = [\"org:admin\", \"org:people\", \"org:guest\"]\n";
+    let plan = plan(&instance, &text);
+    assert_ordered(&plan);
+    let rename = position(&plan, |a| {
+        matches!(
+            a,
+            Action::UpdateRole {
+                new_key: Some(_),
+                ..
+            }
+        )
+    });
+    let add = position(
+        &plan,
+        |a| matches!(a, Action::AddRoles { set, default_role: Some(d), .. } if set == "role_set:other" && d == "org:people"),
+    );
+    assert_waits_for(&plan, add, rename);
+}
