@@ -238,10 +238,10 @@ fn desired_state(
         fates.insert(key.clone(), fate);
     }
     // Every retirement needs a managed set to go to.
-    if !fates.values().any(|f| *f == 0) {
-        if let Some(first) = fates.values_mut().next() {
-            *first = 0;
-        }
+    if !fates.values().any(|f| *f == 0)
+        && let Some(first) = fates.values_mut().next()
+    {
+        *first = 0;
     }
     // Roles that unmanaged sets hold stay in the file when pruning (prune refuses otherwise),
     // and roles that are some set's creator keep the creator permissions.
@@ -293,10 +293,10 @@ fn desired_state(
             rng.usize(0..3)
         };
         for _ in 0..joining {
-            if let Some(role) = pick(rng, &file_roles) {
-                if !roles.contains(&role) {
-                    roles.push(role);
-                }
+            if let Some(role) = pick(rng, &file_roles)
+                && !roles.contains(&role)
+            {
+                roles.push(role);
             }
         }
         if roles.is_empty() {
@@ -327,10 +327,10 @@ fn desired_state(
     for _ in 0..rng.usize(0..3) {
         let mut roles = Vec::new();
         for _ in 0..rng.usize(1..16) {
-            if let Some(role) = pick(rng, &file_roles) {
-                if !roles.contains(&role) {
-                    roles.push(role);
-                }
+            if let Some(role) = pick(rng, &file_roles)
+                && !roles.contains(&role)
+            {
+                roles.push(role);
             }
         }
         if roles.is_empty() {
