@@ -188,6 +188,24 @@ impl ApplyReport {
         counts
     }
 
+    /// The report as JSON: `format_version` (1), `success`, `counts` (`done`, `failed`,
+    /// `skipped`) and `steps`, each a plan step (`id`, `op` and its fields, `after`) with its
+    /// `outcome` (`done`, `failed` with `error`, `status`, `code`, or `skipped` with
+    /// `because_of`).
+    pub fn to_json(&self) -> String {
+        let (done, failed, skipped) = self.counts();
+        let document = serde_json::json!({
+            "format_version": 1,
+            "success": self.is_success(),
+            "counts": {"done": done, "failed": failed, "skipped": skipped},
+            "steps": self.steps,
+        });
+        let mut text = serde_json::to_string_pretty(&document)
+            .unwrap_or_else(|e| unreachable!("a report always serializes: {e}"));
+        text.push('\n');
+        text
+    }
+
     /// The report as a person reads it: what failed (with Clerk's error) and what was skipped
     /// (and why) in full, what was done one line each, and a summary line.
     pub fn render(&self, color: bool) -> String {

@@ -801,12 +801,13 @@ impl<'a> Planner<'a> {
                     let loses_creator_permission = removed
                         .iter()
                         .any(|p| CREATOR_PERMISSIONS.contains(&p.as_str()));
-                    // A creator role of a set being retired keeps the creator permissions
-                    // until the migration ends, while the retirement needs the role under
-                    // its new key: then the rename goes first, on its own.
+                    // A set's creator role loses a creator permission only after the set hands
+                    // the creator role over (or, for a set being retired, after the migration),
+                    // while those steps may need the role under its new key: then the rename
+                    // goes first, as its own request.
                     let split = renamed
                         && loses_creator_permission
-                        && self.is_creator_of_retiring_set(&observed.key);
+                        && self.is_creator_of_a_set(&observed.key);
                     let (exists, step) = if split {
                         let rename = self.graph.add(
                             Action::UpdateRole {
@@ -1362,13 +1363,10 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Whether the role with this (observed) key is the creator role of a set that is being
-    /// retired or that the file retires.
-    fn is_creator_of_retiring_set(&self, role: &str) -> bool {
+    /// Whether the role with this (observed) key is the creator role of a set.
+    fn is_creator_of_a_set(&self, role: &str) -> bool {
         self.observed.role_sets.iter().any(|s| {
-            s.creator_role.as_deref() == Some(role)
-                && s.migration.as_deref() != Some("completed")
-                && (s.is_retiring() || self.desired.retired_role_sets.contains_key(&s.key))
+            s.creator_role.as_deref() == Some(role) && s.migration.as_deref() != Some("completed")
         })
     }
 

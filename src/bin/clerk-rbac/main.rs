@@ -1,3 +1,65 @@
-//! `clerk-rbac`: export, plan, apply and check an instance's organization RBAC from a TOML file.
+//! `clerk-rbac`: export, plan, apply and check a Clerk instance's organization RBAC from a TOML
+//! file. Install with `cargo install --path . --features cli`; run `clerk-rbac --help`.
 
-fn main() {}
+mod args;
+mod commands;
+mod instance;
+mod output;
+
+use std::{fmt, process::ExitCode};
+
+use clap::Parser;
+
+/// A failure to report: the message says what happened and, where it can, what to do.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl CliError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError(message.into())
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<clerk_rbac::sync::SyncError> for CliError {
+    fn from(error: clerk_rbac::sync::SyncError) -> Self {
+        CliError(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; every usage error is 1 (2 means drift).
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

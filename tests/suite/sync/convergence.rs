@@ -274,6 +274,17 @@ fn desired_state(
         }
     }
     let mut set_keys: BTreeMap<String, String> = BTreeMap::new();
+    if file.roles.is_empty() {
+        file.roles.insert(
+            format!("org:{}", fresh("only")),
+            RoleSpec {
+                name: "Only role".into(),
+                description: None,
+                permissions: Vec::new(),
+                renamed_from: None,
+            },
+        );
+    }
     let file_roles: Vec<String> = file.roles.keys().cloned().collect();
     for (key, spec) in &start.role_sets {
         if fates[key] != 0 {
@@ -411,8 +422,23 @@ fn desired_state(
     (file, prune)
 }
 
+/// Names the seed of a case that panics, wherever it panics.
+struct SeedOnPanic(u64);
+
+impl Drop for SeedOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "the failing case is seed {} (CLERK_RBAC_SYNC_SEED={0})",
+                self.0
+            );
+        }
+    }
+}
+
 /// Runs one case; returns whether the file was planned (false: refused, nothing sent).
 async fn run_case(sim: &Simulator, base: &Value, seed: u64, permissions: usize) -> bool {
+    let _guard = SeedOnPanic(seed);
     let mut rng = fastrand::Rng::with_seed(seed);
     restore_json(sim, &starting_instance(&mut rng, base, permissions));
     let clerk = sim.client();
@@ -430,6 +456,11 @@ async fn run_case(sim: &Simulator, base: &Value, seed: u64, permissions: usize) 
     let plan = match sync::plan(&clerk, &file, &options).await {
         Ok(plan) => plan,
         Err(SyncError::Unplannable(problems)) => {
+            assert!(
+                !problems.to_string().contains("clerk-rbac bug"),
+                "seed {seed}: {problems}\nstart:\n{}\nfile:\n{text}",
+                start.to_toml()
+            );
             assert_eq!(
                 mutations(&sim.requests()),
                 Vec::<String>::new(),

@@ -973,3 +973,49 @@ fn a_renamed_role_becoming_default_in_an_add_roles_call_is_renamed_first() {
     );
     assert_waits_for(&plan, add, rename);
 }
+
+#[test]
+fn a_renamed_creator_losing_its_permissions_is_renamed_first_then_stripped_after_the_hand_over() {
+    // org:admin becomes org:boss, the set's new default, and gives the creator role (and the
+    // creator permissions) to org:member: rename → hand-over → strip, with no circle.
+    let text = SEEDED_FILE
+        .replace("[roles.\"org:admin\"]\nname = \"Admin\"", "[roles.\"org:boss\"]\nname = \"Admin\"\nrenamed_from = \"org:admin\"")
+        .replace(
+            "permissions = [\"org:sys_memberships:manage\", \"org:sys_memberships:read\", \"org:sys_profile:delete\"]",
+            "permissions = [\"org:sys_domains:read\"]",
+        )
+        .replace(
+            "permissions = [\"org:sys_memberships:read\"]",
+            "permissions = [\"org:sys_memberships:manage\", \"org:sys_memberships:read\", \"org:sys_profile:delete\"]",
+        )
+        .replace("default_role = \"org:member\"", "default_role = \"org:boss\"")
+        .replace("creator_role = \"org:admin\"", "creator_role = \"org:member\"")
+        .replace("roles = [\"org:admin\", \"org:member\"]", "roles = [\"org:boss\", \"org:member\"]");
+    let plan = plan(&seeded(), &text);
+    assert_ordered(&plan);
+    let rename = position(&plan, |a| {
+        matches!(
+            a,
+            Action::UpdateRole {
+                new_key: Some(_),
+                permissions: None,
+                ..
+            }
+        )
+    });
+    let hand_over = position(&plan, |a| {
+        matches!(
+            a,
+            Action::UpdateRoleSet {
+                creator_role: Some(_),
+                ..
+            }
+        )
+    });
+    let strip = position(
+        &plan,
+        |a| matches!(a, Action::UpdateRole { key, permissions: Some(_), .. } if key == "org:boss"),
+    );
+    assert_waits_for(&plan, hand_over, rename);
+    assert_waits_for(&plan, strip, hand_over);
+}
