@@ -128,7 +128,8 @@ pub struct StepReport {
     /// The step.
     #[serde(flatten)]
     pub step: Step,
-    /// How it ended.
+    /// How it ended (in JSON, `outcome` and its fields sit beside the step's).
+    #[serde(flatten)]
     pub outcome: StepOutcome,
 }
 

@@ -1,7 +1,7 @@
 //! RBAC as code: keep an instance's organization permissions, roles and role sets in step with
 //! a TOML file.
 //!
-//! The four verbs, each on a [`Clerk`](crate::Clerk) client:
+//! The four verbs, each on a [`Clerk`] client:
 //! - [`export`]: read the instance and describe it as a [`DesiredState`] (write it with
 //!   [`DesiredState::to_toml`]);
 //! - [`plan()`]: read the instance and diff it against a desired state, giving a [`Plan`];
