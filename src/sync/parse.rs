@@ -171,15 +171,17 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
     };
     index_table(&mut source.spans, "", table.get_ref());
 
-    let mut problems = Vec::new();
+    // Unknown fields are reported, then left out, so that the rest of the file is still
+    // checked and every problem is reported at once.
+    let mut table = table;
+    let mut unknown = Vec::new();
     let schema = schema();
-    unknown_fields(&source, schema, schema, "", table.get_ref(), &mut problems);
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
+    unknown_fields(&source, schema, schema, "", table.get_mut(), &mut unknown);
 
     let mut state = match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
         Ok(state) => state,
+        // A field left out may be a typo of a required one: its suggestion says it all.
+        Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
         Err(e) => {
             let span = e.span();
             let key = span
@@ -197,7 +199,8 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
         }
     };
     state.source = Some(Arc::new(source));
-    let problems = validate::check(&state);
+    let mut problems = unknown;
+    problems.extend(validate::check(&state));
     if problems.is_empty() {
         Ok(state)
     } else {
@@ -267,13 +270,14 @@ fn unknown_fields(
     root: &Value,
     schema: &Value,
     prefix: &str,
-    table: &DeTable<'_>,
+    table: &mut DeTable<'_>,
     problems: &mut Vec<Problem>,
 ) {
     let schema = resolve(root, schema);
     let properties = schema.get("properties").and_then(Value::as_object);
     let additional = schema.get("additionalProperties");
-    for (key, value) in table {
+    let mut unknown = Vec::new();
+    for (key, value) in table.iter_mut() {
         let mut path = prefix.to_owned();
         push_key(&mut path, key.get_ref());
         let child = match (
@@ -300,14 +304,18 @@ fn unknown_fields(
                     message: format!("unknown field `{}`", key.get_ref()),
                     help,
                 });
+                unknown.push(key.clone());
                 continue;
             }
             (None, Some(child)) if child.is_object() => child,
             _ => continue,
         };
-        if let DeValue::Table(inner) = value.get_ref() {
+        if let DeValue::Table(inner) = value.get_mut() {
             unknown_fields(source, root, child, &path, inner, problems);
         }
+    }
+    for key in &unknown {
+        table.remove(key);
     }
 }
 
@@ -434,6 +442,26 @@ name = \"X\"
         assert_eq!(found[0].location.as_ref().unwrap().column, 1);
         let found = problems("[roles.\"org:a\"]\nname = \"é\" ; x = 1\n");
         assert_eq!(found[0].location.as_ref().unwrap().line, 2);
+    }
+
+    #[test]
+    fn unknown_fields_and_broken_rules_are_reported_together() {
+        let found = problems(
+            "[roles.\"org:a\"]\nname = \"A\"\ncolour = \"red\"\npermissions = [\"org:nope:x\"]\n",
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].message.starts_with("unknown field `colour`"));
+        assert!(
+            found[1]
+                .message
+                .starts_with("unknown permission `org:nope:x`")
+        );
+    }
+
+    #[test]
+    fn a_typo_of_a_required_field_is_reported_once() {
+        let found = problems("[roles.\"org:a\"]\nnmae = \"A\"\n");
+        assert_eq!(found.len(), 1, "no extra 'missing field': {found:#?}");
     }
 
     #[test]
