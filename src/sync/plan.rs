@@ -172,86 +172,134 @@ pub struct Step {
     pub after: Vec<usize>,
 }
 
-/// What one step does. Objects are named by their key at the time the step runs; apply finds
-/// the IDs. An empty `description` clears it.
+/// What one step does. Objects are named by their key at the time the step runs (apply finds
+/// the IDs); an empty `description` clears it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[non_exhaustive]
-#[allow(missing_docs)] // the fields are the request's fields, named as in the file
 pub enum Action {
     /// `POST /organization_permissions`.
     CreatePermission {
+        /// The new permission's key.
         key: String,
+        /// Its name.
         name: String,
+        /// Its description, if any.
         description: Option<String>,
     },
     /// `PATCH /organization_permissions/{id}` with the fields that change.
     UpdatePermission {
+        /// The permission's key now.
         key: String,
+        /// Its new key, when renamed.
         new_key: Option<String>,
+        /// Its new name, when it changes.
         name: Option<String>,
+        /// Its new description, when it changes (empty: none).
         description: Option<String>,
     },
     /// `DELETE /organization_permissions/{id}`.
-    DeletePermission { key: String },
+    DeletePermission {
+        /// The permission's key.
+        key: String,
+    },
     /// `POST /organization_roles` with all its permissions.
     CreateRole {
+        /// The new role's key.
         key: String,
+        /// Its name.
         name: String,
+        /// Its description, if any.
         description: Option<String>,
+        /// The keys of every permission it holds, sorted.
         permissions: Vec<String>,
     },
     /// `PATCH /organization_roles/{id}` with the fields that change (the permission list whole).
     UpdateRole {
+        /// The role's key now.
         key: String,
+        /// Its new key, when renamed.
         new_key: Option<String>,
+        /// Its new name, when it changes.
         name: Option<String>,
+        /// Its new description, when it changes (empty: none).
         description: Option<String>,
+        /// The keys of every permission it holds afterwards, when that changes.
         permissions: Option<Vec<String>>,
     },
     /// `DELETE /organization_roles/{id}`.
-    DeleteRole { key: String },
+    DeleteRole {
+        /// The role's key.
+        key: String,
+    },
     /// `POST /role_sets` with at most 10 roles.
     CreateRoleSet {
+        /// The new set's key.
         key: String,
+        /// Its name.
         name: String,
+        /// Its description, if any.
         description: Option<String>,
+        /// Whether it is created as the initial set.
         initial: bool,
+        /// The key of its default role (one of `roles`).
         default_role: String,
+        /// The key of its creator role (one of `roles`).
         creator_role: String,
+        /// The keys of the roles it is created with: default and creator first, 10 at most.
         roles: Vec<String>,
     },
     /// `POST /role_sets/{key}/roles` with at most 10 roles.
     AddRoles {
+        /// The set's key now.
         set: String,
+        /// The keys of the roles joining, 10 at most.
         roles: Vec<String>,
+        /// The key of the role that becomes the default, when that changes in the same call.
         default_role: Option<String>,
+        /// The key of the role that becomes the creator role, when that changes in the same call.
         creator_role: Option<String>,
     },
     /// `PATCH /role_sets/{key}` with the fields that change.
     UpdateRoleSet {
+        /// The set's key now.
         set: String,
+        /// Its new key, when renamed.
         new_key: Option<String>,
+        /// Its new name, when it changes.
         name: Option<String>,
+        /// Its new description, when it changes (empty: none).
         description: Option<String>,
+        /// Whether it becomes the initial set (the previous one turns custom).
         make_initial: bool,
+        /// The key of its new default role, when that changes.
         default_role: Option<String>,
+        /// The key of its new creator role, when that changes.
         creator_role: Option<String>,
     },
     /// `POST /role_sets/{key}/roles/replace`: the role leaves, its members move.
     RemoveRole {
+        /// The set's key.
         set: String,
+        /// The key of the role leaving.
         role: String,
+        /// The key of the role of the set its members get.
         members_to: String,
     },
     /// `POST /role_sets/{key}/replace`, then wait for the migration to finish.
     RetireRoleSet {
+        /// The key of the set retired.
         set: String,
+        /// The key of the set its organizations move to.
         into: String,
+        /// Role of the retired set → role of `into` its members get, for the roles `into` lacks.
         move_members: BTreeMap<String, String>,
     },
     /// Wait for a migration that was already running when the plan was made.
-    AwaitMigration { set: String },
+    AwaitMigration {
+        /// The key of the set being retired.
+        set: String,
+    },
 }
 
 impl Action {

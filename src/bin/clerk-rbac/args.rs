@@ -19,9 +19,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     max_term_width = 100
 )]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 
+    /// Options every command takes.
     #[command(flatten)]
     pub global: Global,
 }
@@ -53,6 +55,7 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write the file that describes the instance (to stdout, or to -o FILE)

@@ -23,6 +23,7 @@ const EXPORT_HEADER: &str = "\
 
 ";
 
+/// Runs the command line's command; the exit code says how it went.
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let color = output::color_stdout(cli.global.color);
     match cli.command {

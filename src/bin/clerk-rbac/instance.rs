@@ -15,6 +15,7 @@ use crate::CliError;
 
 /// A connected instance; [`Instance::finish`] saves an embedded simulator's state.
 pub struct Instance {
+    /// A client for it, paced to its rate limit.
     pub clerk: Clerk,
     simulator: Option<(Simulator, Option<PathBuf>)>,
 }

@@ -1,6 +1,8 @@
 //! `clerk-rbac`: export, plan, apply and check a Clerk instance's organization RBAC from a TOML
 //! file. Install with `cargo install --path . --features cli`; run `clerk-rbac --help`.
 
+#![warn(missing_docs)]
+
 mod args;
 mod commands;
 mod instance;
@@ -15,6 +17,7 @@ use clap::Parser;
 pub struct CliError(String);
 
 impl CliError {
+    /// An error with this message.
     pub fn new(message: impl Into<String>) -> Self {
         CliError(message.into())
     }
