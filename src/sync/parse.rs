@@ -161,10 +161,19 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
         Ok(table) => table,
         Err(e) => {
             let location = e.span().map(|span| source.location(span.start));
+            // Name what the error points at (a duplicate key, say), when it is short.
+            let at = e
+                .span()
+                .and_then(|span| text.get(span))
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 80 && !t.contains('\n'));
             return Err(Problems(vec![Problem {
                 location,
                 key: String::new(),
-                message: format!("not valid TOML: {}", first_line(e.message())),
+                message: match at {
+                    Some(at) => format!("not valid TOML: {} (at `{at}`)", first_line(e.message())),
+                    None => format!("not valid TOML: {}", first_line(e.message())),
+                },
                 help: None,
             }]));
         }
@@ -434,6 +443,11 @@ name = \"X\"
     fn duplicate_tables_are_refused_by_toml_itself() {
         let found = problems("[roles.\"org:a\"]\nname = \"A\"\n[roles.\"org:a\"]\nname = \"B\"\n");
         assert_eq!(found[0].location.as_ref().unwrap().line, 3);
+        assert!(
+            found[0].message.contains("duplicate key (at `\"org:a\"`)"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
