@@ -32,13 +32,12 @@ mod keys;
 mod parse;
 pub mod plan;
 mod render;
+mod report;
 mod schedule;
-pub use render::PLAN_JSON_VERSION;
 mod validate;
+mod verify;
 
-pub use apply::{
-    ApplyOptions, ApplyReport, Progress, ProgressFn, StepOutcome, StepReport, apply, describe,
-};
+pub use apply::{ApplyOptions, Progress, ProgressFn, apply};
 pub use error::{Location, Problem, Problems, SyncError};
 pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
 pub use instance::{
@@ -50,6 +49,8 @@ pub use plan::{
     Action, Change, ChangeAction, FieldChange, MAX_ROLES_PER_CALL, Plan, PlanOptions, Step,
     Summary, Unmanaged,
 };
+pub use render::PLAN_JSON_VERSION;
+pub use report::{ApplyReport, StepOutcome, StepReport, describe};
 
 use crate::Clerk;
 
