@@ -59,8 +59,8 @@ impl ListQuery {
                     return Err(Failure::new(
                         422,
                         "form_param_value_too_large",
-                        "Value too large",
-                        format!("The value of limit can't be greater than {MAX_LIMIT}"),
+                        "too large",
+                        format!("`limit` is at most {MAX_LIMIT}, got {n}."),
                     )
                     .param("limit"));
                 }
@@ -113,7 +113,7 @@ fn parse_order(raw: &str) -> Result<Order, Failure> {
             return Err(Failure::value(
                 "order_by",
                 format!(
-                    "{raw} does not match the allowed values for parameter order_by. Allowed values: created_at, name, key, each with an optional + or - prefix"
+                    "`{raw}` is not a sort order here: use created_at, name or key, optionally after + or -."
                 ),
             ));
         }

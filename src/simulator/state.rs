@@ -1337,7 +1337,7 @@ impl State {
             return Err(Failure::new(
                 422,
                 "form_conditional_param_missing",
-                "is missing",
+                "missing",
                 format!(
                     "reassignment_mappings must say where the members holding {} go: {} has no such role.",
                     unmapped.join(", "),

@@ -9,7 +9,7 @@
 //! fragment's body schemas through `schemars`.
 
 mod cases;
-mod fragment;
+pub(crate) mod fragment;
 mod instances;
 mod schemas;
 mod wire;
