@@ -78,6 +78,7 @@ fn main() {
     let mut file = syn::parse2(tokens).expect("progenitor emitted code that does not parse");
     hide_constructors(&mut file);
     let code = use_our_path_encoder(prettyplease::unparse(&file));
+    let code = send_the_version_as_clerk_reads_it(code);
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out_dir);
     write(&out.join("clerk_api.rs"), &code);
@@ -119,6 +120,18 @@ fn use_our_path_encoder(code: String) -> String {
         "progenitor no longer calls encode_path: update build.rs"
     );
     code.replace(THEIRS, "crate::path::encode_segment(")
+}
+
+/// Progenitor sends the fragment's `info.version` in an `api-version` header, which Clerk does
+/// not read; Clerk reads the same value from `Clerk-API-Version`. Renaming the header where
+/// progenitor builds it sends exactly what Clerk expects, with nothing to remove per request.
+fn send_the_version_as_clerk_reads_it(code: String) -> String {
+    const THEIRS: &str = "HeaderName::from_static(\"api-version\")";
+    assert!(
+        code.contains(THEIRS),
+        "progenitor no longer sends an api-version header: update build.rs and the hooks"
+    );
+    code.replace(THEIRS, "HeaderName::from_static(\"clerk-api-version\")")
 }
 
 fn no_impls() -> std::iter::Empty<TypeImpl> {

@@ -1,18 +1,14 @@
 //! [`Clerk`], the entry point, and [`ClerkBuilder`], its configuration.
 
-use std::{fmt, future::Future, net::IpAddr, time::Duration};
+use std::{fmt, net::IpAddr, time::Duration};
 
-use progenitor_client::ResponseValue;
 use reqwest::{Url, header::HeaderValue};
-use serde::de::DeserializeOwned;
 
 use crate::{
-    DeletedObject, Error, RateLimit, Result, RetryPolicy, call_record,
-    generated::{self, types::ClerkErrors},
-    hooks::Hooks,
-    mapping,
+    Error, RateLimit, Result, RetryPolicy,
+    generated::{self},
+    hooks::{self, Hooks},
     redact::Redactor,
-    resources::{OrganizationPermissions, OrganizationRoles, RoleSets},
 };
 
 /// Where requests go unless configured otherwise (the same root Clerk's own SDKs use).
@@ -80,92 +76,10 @@ impl Clerk {
         ClerkBuilder::default()
     }
 
-    /// Organization permissions: list, get, create, update, delete.
-    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
-        OrganizationPermissions::new(self)
-    }
-
-    /// Organization roles and the permissions they hold.
-    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
-        OrganizationRoles::new(self)
-    }
-
-    /// Role sets: the groups of roles an organization can use.
-    pub fn role_sets(&self) -> RoleSets<'_> {
-        RoleSets::new(self)
-    }
-
     /// The generated client behind this one, for anything the facade does not cover. It sends
     /// the same headers; see [`generated`](crate::generated).
     pub fn generated(&self) -> &generated::Client {
         &self.api
-    }
-
-    pub(crate) fn api(&self) -> &generated::Client {
-        &self.api
-    }
-
-    /// Awaits one generated-client call and maps its outcome onto the crate's types.
-    pub(crate) async fn send<T: DeserializeOwned>(
-        &self,
-        call: impl Future<Output = Generated<T>>,
-    ) -> Result<T> {
-        let (outcome, record) = call_record::with_call_record(call).await;
-        match outcome {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(mapping::from_generated::<T>(e, record, self.redactor()).await),
-        }
-    }
-
-    /// Like [`send`](Self::send), for the calls that answer with a [`DeletedObject`]. A
-    /// success status with an empty body (a `204 No Content`, or a `200` without one, as a
-    /// proxy or a later API version may send) means the deletion was done: the caller gets a
-    /// `DeletedObject` for `object` and `id` rather than an error about a body that was never
-    /// promised.
-    pub(crate) async fn send_deletion(
-        &self,
-        call: impl Future<Output = Generated<DeletedObject>>,
-        object: &str,
-        id: &str,
-    ) -> Result<DeletedObject> {
-        let (outcome, record) = call_record::with_call_record(call).await;
-        match outcome {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) if is_empty_success(&e, record.status) => Ok(DeletedObject {
-                deleted: true,
-                external_id: None,
-                id: Some(id.to_owned()),
-                object: object.to_owned(),
-                slug: None,
-            }),
-            Err(e) => {
-                Err(mapping::from_generated::<DeletedObject>(e, record, self.redactor()).await)
-            }
-        }
-    }
-
-    fn redactor(&self) -> &Redactor {
-        progenitor_client::ClientInfo::inner(&self.api).redactor()
-    }
-}
-
-/// What a generated operation's future resolves to.
-pub(crate) type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ClerkErrors>>;
-
-/// Whether a generated call failed only because a success answer had no body to decode.
-fn is_empty_success(
-    error: &progenitor_client::Error<ClerkErrors>,
-    status: Option<reqwest::StatusCode>,
-) -> bool {
-    match error {
-        // An undocumented success status; the hooks have read the body, so its length is known.
-        progenitor_client::Error::UnexpectedResponse(response) => {
-            response.status().is_success() && response.content_length() == Some(0)
-        }
-        progenitor_client::Error::InvalidResponsePayload(bytes, _) => {
-            status.is_some_and(|s| s.is_success()) && bytes.iter().all(u8::is_ascii_whitespace)
-        }
-        _ => false,
     }
 }
 
@@ -211,8 +125,9 @@ impl ClerkBuilder {
     }
 
     /// The API root, as Clerk's JS SDK takes `apiUrl`: scheme, host, optional port and path
-    /// prefix, without `/v1` (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored.
-    /// Defaults to [`DEFAULT_BASE_URL`].
+    /// prefix (e.g. `http://127.0.0.1:8080`). A trailing `/` is ignored, and so is a trailing
+    /// `/v1` (`https://api.clerk.com/v1` means the same as `https://api.clerk.com`), so that
+    /// requests never go to `/v1/v1/...`. Defaults to [`DEFAULT_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -310,12 +225,17 @@ impl ClerkBuilder {
             cfg!(any(feature = "rustls", feature = "native-tls")),
             self.http_client.is_some(),
         )?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let per_request = self.http_client.is_some();
         let http = match self.http_client {
             Some(client) => client,
             // Clerk's API does not redirect, so a redirect is an answer to report, not follow: the
-            // key can then never be sent anywhere but the configured origin.
+            // key can then never be sent anywhere but the configured origin. The key, user agent
+            // and timeout are the client's defaults rather than set on every request.
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(timeout)
+                .default_headers(hooks::default_headers(&authorization))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
@@ -323,11 +243,12 @@ impl ClerkBuilder {
         let hooks = Hooks::new(
             authorization,
             Redactor::new(key.trim()),
-            self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
             self.retry.unwrap_or_default(),
             self.max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             self.rate_limit,
+            per_request,
         );
         Ok(Clerk {
             api: generated::Client::new_with_client(&base, http, hooks),
@@ -525,6 +446,28 @@ mod tests {
         assert!(check_tls("https://api.clerk.com/v1", true, false).is_ok());
         assert!(check_tls("http://127.0.0.1:1/v1", false, false).is_ok());
         assert!(check_tls("https://api.clerk.com/v1", false, true).is_ok());
+    }
+
+    /// Built without any TLS feature (`cargo test --no-default-features`, which CI runs), the
+    /// refusal must come from `build()` itself.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_build_refuses_an_https_base_url() {
+        let err = Clerk::new("sk_test_x").unwrap_err();
+        assert!(err.to_string().contains("without TLS"), "{err}");
+        assert!(
+            Clerk::builder()
+                .secret_key("sk_test_x")
+                .base_url("http://127.0.0.1:1")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn with_tls_build_accepts_an_https_base_url() {
+        assert!(Clerk::new("sk_test_x").is_ok());
     }
 
     #[test]

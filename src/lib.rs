@@ -34,21 +34,53 @@
 //! # On the wire
 //! Requests go to `<base URL>/v1/...` with `Authorization: Bearer <key>`,
 //! `Clerk-API-Version`, `User-Agent: clerk-rbac/<version>` and `Accept: application/json`.
-//! Path IDs are percent-encoded into exactly one segment; IDs that cannot be (empty, `.`,
-//! `..`, or containing `\`, which URL parsing reads as `/`) are refused with
-//! [`Error::InvalidRequest`] before anything is sent.
+//! Path IDs are percent-encoded into exactly one segment (every byte RFC 3986 does not allow
+//! there is escaped; `:` stays); IDs that cannot be (empty, `.`, `..`, or longer than
+//! [`MAX_ID_BYTES`]) are refused with [`Error::InvalidRequest`] before anything is sent.
 //!
 //! # Forward compatibility
 //! Responses decode even when Clerk adds fields, adds enum values (kept in `Unknown(String)`,
 //! see [`RoleSetType`]) or leaves out nullable fields. Request bodies stay strict.
 //!
+//! # Errors in `main`
+//! A `main` that returns `clerk_rbac::Result` prints a failure with `Debug`, which is made for
+//! programmers (`Transport { source: ... }`). Print the error with `Display` instead: it says
+//! what happened, the status, Clerk's message, the trace id and how many attempts were made.
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//!
+//! #[tokio::main]
+//! async fn main() -> ExitCode {
+//!     match run().await {
+//!         Ok(()) => ExitCode::SUCCESS,
+//!         Err(error) => {
+//!             eprintln!("error: {error}");
+//!             ExitCode::FAILURE
+//!         }
+//!     }
+//! }
+//!
+//! async fn run() -> clerk_rbac::Result<()> {
+//!     let clerk = clerk_rbac::Clerk::from_env()?;
+//!     let roles = clerk.organization_roles().list().send().await?;
+//!     println!("{} roles", roles.total_count);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Features
 //! - `rustls` (default): TLS through rustls.
-//! - `native-tls`: TLS through the platform library instead.
+//! - `native-tls`: TLS through the platform library instead. Without either, a client for an
+//!   `https` base URL is refused by [`ClerkBuilder::build`] (unless it is given its own
+//!   [`http_client`](ClerkBuilder::http_client)).
+//! - `schemars`: `schemars::JsonSchema` (schemars 0.8) for the models and request bodies. Off by
+//!   default: it adds a second `syn` to every build.
 //! - `simulator`: [`simulator`], an in-process simulator of Clerk's organization RBAC API on
 //!   loopback, for tests and offline runs.
 #![warn(missing_docs)]
 
+mod call;
 mod call_record;
 mod client;
 mod error;
@@ -57,6 +89,7 @@ mod hooks;
 mod list;
 mod mapping;
 mod open_enum;
+mod page;
 mod paginate;
 mod path;
 mod rate_limit;
@@ -72,7 +105,8 @@ pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
 pub use error::{ApiError, BodyError, DecodeError, Error, Result};
 #[doc(hidden)]
 pub use hooks::Hooks;
-pub use list::{DEFAULT_CONCURRENCY, List, Listable, MAX_PAGE_SIZE, Page};
+pub use list::List;
+pub use page::{DEFAULT_CONCURRENCY, Listable, MAX_PAGE_SIZE, Page};
 pub use paginate::ListStream;
 pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
@@ -80,10 +114,20 @@ pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, Updat
 pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
 pub use retry::{Attempts, GaveUp, RetryPolicy};
 
-/// The models Clerk returns, generated from the fragment's schemas.
+// The models Clerk returns and the pieces of request bodies, generated from the fragment's
+// schemas; shown in full on this crate's front page.
+#[doc(inline)]
 pub use generated::types::{
-    ClerkError, DeletedObject, Permission, Role, RoleSet, RoleSetItem, RoleSetMigration,
+    ClerkError, DeletedObject, Permission, ReassignmentMappings, Role, RoleSet, RoleSetItem,
+    RoleSetMigration,
 };
+
+/// The HTTP client this crate is built on, for [`ClerkBuilder::http_client`] and for the types
+/// its errors carry: a caller needs no `reqwest` dependency of their own (and if they add one,
+/// it must be the same major version, 0.13).
+pub use reqwest;
+/// HTTP status codes, to compare with [`Error::status`].
+pub use reqwest::StatusCode;
 
 /// Body of [`OrganizationPermissions::create`]: build it with `CreatePermission::new`.
 pub type CreatePermission = generated::types::CreateOrganizationPermissionBody;

@@ -1,58 +1,13 @@
-//! Listing: the [`List`] request builder and the [`Page`] it returns.
+//! Listing: the [`List`] request builder, which ends in one [`Page`] or a [`ListStream`] of
+//! every page.
 
 use std::{fmt, marker::PhantomData, num::NonZeroU64};
 
-use serde::{Deserialize, Serialize};
-
-use crate::{Clerk, Error, Permission, Result, Role, RoleSet, paginate::ListStream};
-use sealed::ListParams;
-
-/// The most items Clerk returns in one page.
-pub const MAX_PAGE_SIZE: u32 = 500;
-
-/// How many pages [`List::stream`] fetches at once unless told otherwise by
-/// [`List::concurrency`]. Six keeps a long listing within a few percent of its round-trip ideal
-/// (see `BENCHMARKS.md`) while staying gentle on Clerk's rate limits.
-pub const DEFAULT_CONCURRENCY: usize = 6;
-
-/// One page of a list: the items and how many match in all.
-///
-/// ```no_run
-/// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
-/// let page = clerk.organization_permissions().list().limit(100).send().await?;
-/// println!("{} of {} permissions", page.data.len(), page.total_count);
-/// for permission in page {
-///     println!("{}", permission.key);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Page<T> {
-    /// The items on this page, in the server's order.
-    pub data: Vec<T>,
-    /// How many items match the query across all pages. Signed because the API declares it a
-    /// 64-bit signed integer; a negative count from a server is kept as sent, and
-    /// [`List::stream`] then reads no page after the first.
-    pub total_count: i64,
-}
-
-impl<T> IntoIterator for Page<T> {
-    type Item = T;
-    type IntoIter = std::vec::IntoIter<T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.data.into_iter()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Page<T> {
-    type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.data.iter()
-    }
-}
+use crate::{
+    Clerk, Result,
+    page::{DEFAULT_CONCURRENCY, ListParams, Listable, MAX_PAGE_SIZE, Page},
+    paginate::ListStream,
+};
 
 /// A list request being built; finish it with [`send`](List::send) for one page, or with
 /// [`stream`](List::stream) or [`collect_all`](List::collect_all) for every page.
@@ -140,7 +95,7 @@ impl<'c, T: Listable> List<'c, T> {
     /// Fetches the page.
     pub async fn send(self) -> Result<Page<T>> {
         self.params.check()?;
-        <T as sealed::Sealed>::fetch(self.clerk, &self.params).await
+        T::fetch(self.clerk, &self.params).await
     }
 
     /// How many pages [`stream`](List::stream) and [`collect_all`](List::collect_all) may have
@@ -186,65 +141,4 @@ impl<'c, T: Listable> List<'c, T> {
     pub async fn collect_all(self) -> Result<Vec<T>> {
         futures::TryStreamExt::try_collect(self.stream()).await
     }
-}
-
-/// Resources that can be listed: [`Permission`], [`Role`] and [`RoleSet`].
-///
-/// Sealed: it only connects [`List`] to the generated list operations.
-pub trait Listable: sealed::Sealed {}
-
-pub(crate) mod sealed {
-    use super::*;
-
-    /// The filters and window of a list request, as sent in the query string.
-    #[derive(Clone, Debug, Default, PartialEq, Eq)]
-    pub struct ListParams {
-        pub query: Option<String>,
-        pub order_by: Option<String>,
-        pub limit: Option<NonZeroU64>,
-        pub offset: Option<u64>,
-        /// A `limit` outside 1..=500, reported by `send` so that the builder chain stays simple.
-        pub invalid_limit: Option<u32>,
-    }
-
-    impl ListParams {
-        /// Refuses parameters that must not be sent; both `send` and `stream` ask first.
-        pub fn check(&self) -> Result<()> {
-            match self.invalid_limit {
-                Some(limit) => Err(Error::InvalidRequest(format!(
-                    "`limit` must be between 1 and {MAX_PAGE_SIZE}, got {limit}"
-                ))),
-                None => Ok(()),
-            }
-        }
-    }
-
-    /// The generated list operation behind each listable resource. Items are plain data, so
-    /// streams of them can move between tasks.
-    pub trait Sealed: Sized + Send + Unpin + 'static {
-        fn fetch(
-            clerk: &Clerk,
-            params: &ListParams,
-        ) -> impl Future<Output = Result<Page<Self>>> + Send;
-    }
-}
-
-/// One line per listable resource: which generated operation lists it.
-macro_rules! listable {
-    ($($item:ty => $operation:ident,)+) => {$(
-        impl Listable for $item {}
-        impl sealed::Sealed for $item {
-            async fn fetch(clerk: &Clerk, p: &ListParams) -> Result<Page<Self>> {
-                let api = clerk.api();
-                let call = api.$operation(p.limit, p.offset, p.order_by.as_deref(), p.query.as_deref());
-                clerk.send(call).await
-            }
-        }
-    )+};
-}
-
-listable! {
-    Permission => list_organization_permissions,
-    Role => list_organization_roles,
-    RoleSet => list_role_sets,
 }

@@ -11,12 +11,11 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    call_record::CallRecord,
+    call_record::{CF_RAY, CallRecord},
     error::{ApiError, BodyError, DecodeError},
     generated::types::ClerkErrors,
-    hooks::CF_RAY,
     redact::Redactor,
-    retry::retry_after,
+    retry::{Attempts, retry_after},
 };
 
 /// How much of an unexpected body an error keeps: enough to recognise a proxy's error page,
@@ -24,12 +23,13 @@ use crate::{
 pub(crate) const EXCERPT_BYTES: usize = 512;
 
 /// Maps an error of the generated client. `T` is the type the operation decodes on success
-/// (used to locate a decoding failure); `call` is what the hooks noted: the final status and
-/// headers (which a decoding failure no longer carries), the attempts, an oversized or broken
-/// body.
+/// (used to locate a decoding failure); `call` is what the hooks noted during the last attempt:
+/// its status and headers (which a decoding or body failure no longer carries), an oversized
+/// body; `attempts` is how many were made and why retrying stopped.
 pub(crate) async fn from_generated<T: DeserializeOwned>(
     error: progenitor_client::Error<ClerkErrors>,
     call: CallRecord,
+    attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
     use progenitor_client::Error as Generated;
@@ -41,7 +41,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
             limit,
             trace_id: trace_id(),
             retry_after: call.retry_after,
-            attempts: call.attempts,
+            attempts,
         };
     }
     match error {
@@ -49,7 +49,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
             let (status, headers) = (response.status(), response.headers().clone());
             let mut error = api_error(status, &headers, response.into_inner(), redactor);
             if let Error::Api(api) = &mut error {
-                api.attempts = call.attempts;
+                api.attempts = attempts;
             }
             error
         }
@@ -58,7 +58,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
             let headers = response.headers().clone();
             // The hooks read the body already; this takes it from memory.
             let body = response.bytes().await.unwrap_or_default();
-            unexpected(status, &headers, &body, call, redactor)
+            unexpected(status, &headers, &body, attempts, redactor)
         }
         Generated::InvalidResponsePayload(bytes, _) => match call.status {
             // A documented error status whose body is not Clerk's JSON (e.g. a proxy page).
@@ -67,41 +67,39 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
                 body: redactor.excerpt(&bytes, EXCERPT_BYTES),
                 trace_id: trace_id(),
                 retry_after: call.retry_after,
-                attempts: call.attempts,
+                attempts,
             },
-            status => decode_error::<T>(status, &bytes, &call, redactor),
+            status => decode_error::<T>(status, &bytes, &call, attempts, redactor),
         },
-        Generated::CommunicationError(source) | Generated::ResponseBodyError(source) => {
-            match call.status {
-                Some(status) if call.body_failed => Error::BodyFailed(Box::new(BodyError {
-                    status,
-                    method: call.method.unwrap_or_default(),
-                    source,
-                    trace_id: trace_id(),
-                    retry_after: call.retry_after,
-                    attempts: call.attempts,
-                })),
-                _ => transport(source, call),
-            }
+        // The head arrived (the hooks saw its status), then the body failed.
+        Generated::ResponseBodyError(source) => match call.status {
+            Some(status) => Error::BodyFailed(Box::new(BodyError {
+                status,
+                method: call.method.clone().unwrap_or_default(),
+                source,
+                trace_id: trace_id(),
+                retry_after: call.retry_after,
+                attempts,
+            })),
+            None => transport(source, attempts),
+        },
+        Generated::CommunicationError(source) | Generated::InvalidUpgrade(source) => {
+            transport(source, attempts)
         }
-        Generated::InvalidUpgrade(source) => transport(source, call),
         Generated::InvalidRequest(message) | Generated::Custom(message) => {
             Error::InvalidRequest(redactor.scrub_owned(message))
         }
     }
 }
 
-fn transport(source: reqwest::Error, call: CallRecord) -> Error {
+fn transport(source: reqwest::Error, attempts: Attempts) -> Error {
     // A redirect error names the server's target URL, which is the server's text.
     let source = if source.is_redirect() {
         source.without_url()
     } else {
         source
     };
-    Error::Transport {
-        source,
-        attempts: call.attempts,
-    }
+    Error::Transport { source, attempts }
 }
 
 /// Clerk's error JSON, scrubbed.
@@ -146,14 +144,14 @@ fn unexpected(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
-    call: CallRecord,
+    attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
     match serde_json::from_slice::<ClerkErrors>(body) {
         Ok(clerk) => {
             let mut error = api_error(status, headers, clerk, redactor);
             if let Error::Api(api) = &mut error {
-                api.attempts = call.attempts;
+                api.attempts = attempts;
             }
             error
         }
@@ -162,7 +160,7 @@ fn unexpected(
             body: redactor.excerpt(body, EXCERPT_BYTES),
             trace_id: scrubbed_header(headers.get(CF_RAY), redactor),
             retry_after: retry_after(headers),
-            attempts: call.attempts,
+            attempts,
         },
     }
 }
@@ -172,6 +170,7 @@ fn decode_error<T: DeserializeOwned>(
     status: Option<StatusCode>,
     bytes: &[u8],
     call: &CallRecord,
+    attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -188,7 +187,7 @@ fn decode_error<T: DeserializeOwned>(
         body: redactor.excerpt(bytes, EXCERPT_BYTES),
         trace_id: scrubbed_header(call.cf_ray.as_ref(), redactor),
         retry_after: call.retry_after,
-        attempts: call.attempts,
+        attempts,
     }))
 }
 
@@ -222,6 +221,7 @@ mod tests {
             Some(StatusCode::OK),
             body.as_bytes(),
             &call,
+            Attempts::default(),
             &Redactor::new(KEY),
         );
         let Error::Decode(decode) = &error else {

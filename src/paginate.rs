@@ -15,8 +15,8 @@ use futures::{
 };
 
 use crate::{
-    Clerk, Error, MAX_PAGE_SIZE, Page, Result,
-    list::sealed::{ListParams, Sealed},
+    Clerk, Error, Result,
+    page::{ListParams, MAX_PAGE_SIZE, Page, sealed::Sealed},
 };
 
 /// Every item of a list, from [`List::stream`](crate::List::stream).

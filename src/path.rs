@@ -37,8 +37,13 @@ pub(crate) fn segment<'a>(name: &str, id: &'a str) -> Result<&'a str> {
 /// `%XX`.
 pub(crate) fn encode_segment(segment: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut encoded = String::with_capacity(segment.len());
-    for &byte in segment.as_bytes() {
+    // Clerk's IDs and keys need no escape at all: copied as they are.
+    let Some(first) = segment.bytes().position(|byte| !is_pchar(byte)) else {
+        return segment.to_owned();
+    };
+    let mut encoded = String::with_capacity(segment.len() + 16);
+    encoded.push_str(&segment[..first]);
+    for &byte in &segment.as_bytes()[first..] {
         if is_pchar(byte) {
             encoded.push(char::from(byte));
         } else {
@@ -53,27 +58,39 @@ pub(crate) fn encode_segment(segment: &str) -> String {
 /// RFC 3986 §3.3: `pchar = unreserved / pct-encoded / sub-delims / ":" / "@"`. A `%` is not
 /// taken as the start of an escape: IDs are text, so it is escaped itself.
 fn is_pchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric()
-        || matches!(
-            byte,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-        )
+    PCHAR[usize::from(byte)]
 }
+
+/// [`is_pchar`] for every byte, worked out once at compile time.
+const PCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        byte += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

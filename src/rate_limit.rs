@@ -10,7 +10,7 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -84,9 +84,11 @@ struct Slots {
     ended_at: VecDeque<Instant>,
 }
 
-/// A slot held by one attempt; dropping it (when the attempt has ended) starts its window.
-pub(crate) struct Slot<'a> {
-    limiter: &'a Limiter,
+/// A slot held by one attempt; dropping it (when the attempt has ended, its body read) starts
+/// its window.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    limiter: Arc<Limiter>,
 }
 
 impl Limiter {
@@ -99,7 +101,7 @@ impl Limiter {
     }
 
     /// Waits until a request may be sent and takes a slot for it.
-    pub(crate) async fn acquire(&self) -> Slot<'_> {
+    pub(crate) async fn acquire(self: &Arc<Self>) -> Slot {
         loop {
             // Registered before looking, so that an end between the look and the wait is seen.
             let ended = self.ended.notified();
@@ -118,7 +120,9 @@ impl Limiter {
                 let used = u64::from(slots.in_flight) + slots.ended_at.len() as u64;
                 if used < u64::from(self.limit.requests) {
                     slots.in_flight += 1;
-                    return Slot { limiter: self };
+                    return Slot {
+                        limiter: Arc::clone(self),
+                    };
                 }
                 // Full: the oldest ended request frees its slot first; with every slot in
                 // flight, only an end can tell when.
@@ -136,9 +140,9 @@ impl Limiter {
     }
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
-        let limiter = self.limiter;
+        let limiter = &self.limiter;
         {
             let mut slots = limiter.state.lock().unwrap_or_else(PoisonError::into_inner);
             slots.in_flight = slots.in_flight.saturating_sub(1);
@@ -150,8 +154,6 @@ impl Drop for Slot<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     const SEC: Duration = Duration::from_secs(1);
@@ -173,7 +175,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_full_window_waits_one_window_after_the_oldest_end() {
-        let limiter = Limiter::new(RateLimit::new(3, 10 * SEC));
+        let limiter = Arc::new(Limiter::new(RateLimit::new(3, 10 * SEC)));
         let start = Instant::now();
         for _ in 0..3 {
             drop(limiter.acquire().await);

@@ -1,11 +1,33 @@
-//! The three resource handles. Each method checks its path IDs, calls one generated operation
-//! and hands the result to [`Clerk::send`], which maps errors the same way for all of them.
+//! The three resource handles. Each method checks its path IDs, and hands [`Clerk::send`] a
+//! closure that makes one attempt of one generated operation; `send` runs the attempts and maps
+//! errors the same way for all of them.
+//!
+//! The handles are `Copy` and their methods take them by value, so a returned future borrows
+//! only the [`Clerk`] and the IDs: fan-out, `join!` and `FuturesUnordered` work with the obvious
+//! code (see [`OrganizationRoles::get`]).
 
 use crate::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List, Permission,
     ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet, UpdatePermission, UpdateRole,
     UpdateRoleSet, path::segment,
 };
+
+impl Clerk {
+    /// Organization permissions: list, get, create, update, delete.
+    pub fn organization_permissions(&self) -> OrganizationPermissions<'_> {
+        OrganizationPermissions::new(self)
+    }
+
+    /// Organization roles and the permissions they hold.
+    pub fn organization_roles(&self) -> OrganizationRoles<'_> {
+        OrganizationRoles::new(self)
+    }
+
+    /// Role sets: the groups of roles an organization can use.
+    pub fn role_sets(&self) -> RoleSets<'_> {
+        RoleSets::new(self)
+    }
+}
 
 /// Organization permissions of the instance; from [`Clerk::organization_permissions`].
 #[derive(Clone, Copy, Debug)]
@@ -19,19 +41,39 @@ impl<'c> OrganizationPermissions<'c> {
     }
 
     /// Lists permissions; add filters and paging on the returned [`List`].
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let page = clerk.organization_permissions().list().query("invoices").send().await?;
+    /// for permission in &page {
+    ///     println!("{} ({})", permission.key, permission.name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn list(self) -> List<'c, Permission> {
         List::new(self.clerk)
     }
 
     /// Fetches one permission by ID.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let permission = clerk.organization_permissions().get("perm_123").await?;
+    /// println!("{} is a {} permission", permission.key, permission.type_.as_deref().unwrap_or("?"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(self, permission_id: &str) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().get_organization_permission(id))
+            .send(|| api.get_organization_permission(id))
             .await
     }
 
-    /// Creates a permission.
+    /// Creates a permission. Its key has the form `org:<feature>:<action>`; keys starting with
+    /// `org:sys_` belong to Clerk's system permissions and are refused.
     ///
     /// ```no_run
     /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
@@ -45,32 +87,49 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub async fn create(self, permission: CreatePermission) -> Result<Permission> {
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().create_organization_permission(&permission))
+            .send(|| api.create_organization_permission(&permission))
             .await
     }
 
     /// Changes the fields set in `changes`. System permissions cannot be changed.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::UpdatePermission;
+    /// let changes = UpdatePermission::new().description("See every invoice");
+    /// clerk.organization_permissions().update("perm_123", changes).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update(
         self,
         permission_id: &str,
         changes: UpdatePermission,
     ) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
+        let api = self.clerk.generated();
         self.clerk
-            .send(
-                self.clerk
-                    .api()
-                    .update_organization_permission(id, &changes),
-            )
+            .send(|| api.update_organization_permission(id, &changes))
             .await
     }
 
     /// Deletes a permission. System permissions cannot be deleted.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let deleted = clerk.organization_permissions().delete("perm_123").await?;
+    /// assert!(deleted.deleted);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
         let id = segment("permission_id", permission_id)?;
-        let call = self.clerk.api().delete_organization_permission(id);
-        self.clerk.send_deletion(call, "permission", id).await
+        let api = self.clerk.generated();
+        self.clerk
+            .send_deletion(|| api.delete_organization_permission(id), "permission", id)
+            .await
     }
 }
 
@@ -85,34 +144,70 @@ impl<'c> OrganizationRoles<'c> {
         Self { clerk }
     }
 
-    /// Lists roles, newest first unless ordered otherwise.
+    /// Lists roles, newest first unless ordered otherwise. Each role comes with its permissions.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let roles = clerk.organization_roles().list().order_by("+key").limit(100).send().await?;
+    /// println!("{} roles in all", roles.total_count);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn list(self) -> List<'c, Role> {
         List::new(self.clerk)
     }
 
     /// Fetches one role, with its permissions, by ID.
+    ///
+    /// The returned future borrows only the client and the ID, so several can run at once:
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use futures::{StreamExt, future::try_join_all, stream::FuturesUnordered};
+    ///
+    /// let ids = vec!["role_1".to_string(), "role_2".to_string()];
+    /// let roles = try_join_all(ids.iter().map(|id| clerk.organization_roles().get(id))).await?;
+    ///
+    /// let (a, b) = tokio::join!(
+    ///     clerk.organization_roles().get("role_1"),
+    ///     clerk.organization_roles().get("role_2"),
+    /// );
+    ///
+    /// let mut pending: FuturesUnordered<_> =
+    ///     ids.iter().map(|id| clerk.organization_roles().get(id)).collect();
+    /// while let Some(role) = pending.next().await {
+    ///     println!("{}", role?.key);
+    /// }
+    /// # let _ = (roles, a, b);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(self, role_id: &str) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
-        self.clerk
-            .send(self.clerk.api().get_organization_role(id))
-            .await
+        let api = self.clerk.generated();
+        self.clerk.send(|| api.get_organization_role(id)).await
     }
 
-    /// Creates a role.
+    /// Creates a role, with the permissions (by ID) it holds from the start.
     ///
     /// ```no_run
     /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
     /// use clerk_rbac::CreateRole;
     /// let role = clerk
     ///     .organization_roles()
-    ///     .create(CreateRole::new("Billing", "org:billing").description("Pays the bills"))
+    ///     .create(
+    ///         CreateRole::new("Billing", "org:billing")
+    ///             .description("Pays the bills")
+    ///             .permissions(["perm_123", "perm_456"]),
+    ///     )
     ///     .await?;
     /// # Ok(())
     /// # }
     /// ```
     pub async fn create(self, role: CreateRole) -> Result<Role> {
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().create_organization_role(&role))
+            .send(|| api.create_organization_role(&role))
             .await
     }
 
@@ -130,39 +225,67 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn update(self, role_id: &str, changes: UpdateRole) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().update_organization_role(id, &changes))
+            .send(|| api.update_organization_role(id, &changes))
             .await
     }
 
     /// Deletes a role. Clerk refuses while the role is in use (members, invitations, or as a
     /// default or creator role).
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// match clerk.organization_roles().delete("role_123").await {
+    ///     Ok(_) => println!("deleted"),
+    ///     Err(e) => eprintln!("kept: {e}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
         let id = segment("organization_role_id", role_id)?;
-        let call = self.clerk.api().delete_organization_role(id);
-        self.clerk.send_deletion(call, "role", id).await
+        let api = self.clerk.generated();
+        self.clerk
+            .send_deletion(|| api.delete_organization_role(id), "role", id)
+            .await
     }
 
-    /// Gives the role a permission; returns the updated role.
+    /// Gives the role a permission; returns the updated role. Clerk answers 409 when the role
+    /// already holds it.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let role = clerk.organization_roles().assign_permission("role_123", "perm_456").await?;
+    /// println!("{} now holds {} permissions", role.key, role.permissions.len());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn assign_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let call = self
-            .clerk
-            .api()
-            .assign_permission_to_organization_role(role, permission);
-        self.clerk.send(call).await
+        let api = self.clerk.generated();
+        self.clerk
+            .send(|| api.assign_permission_to_organization_role(role, permission))
+            .await
     }
 
     /// Takes a permission from the role; returns the updated role.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let role = clerk.organization_roles().remove_permission("role_123", "perm_456").await?;
+    /// assert!(role.permissions.iter().all(|p| p.id != "perm_456"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn remove_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let call = self
-            .clerk
-            .api()
-            .remove_permission_from_organization_role(role, permission);
-        self.clerk.send(call).await
+        let api = self.clerk.generated();
+        self.clerk
+            .send(|| api.remove_permission_from_organization_role(role, permission))
+            .await
     }
 }
 
@@ -179,56 +302,133 @@ impl<'c> RoleSets<'c> {
     }
 
     /// Lists role sets.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// for set in clerk.role_sets().list().collect_all().await? {
+    ///     println!("{} ({}): {} roles", set.key, set.type_, set.roles.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn list(self) -> List<'c, RoleSet> {
         List::new(self.clerk)
     }
 
     /// Fetches one role set by key or ID.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let set = clerk.role_sets().get("role_set:default").await?;
+    /// if let Some(default) = &set.default_role {
+    ///     println!("new members get {}", default.key);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(self, key_or_id: &str) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk.send(self.clerk.api().get_role_set(id)).await
+        let api = self.clerk.generated();
+        self.clerk.send(|| api.get_role_set(id)).await
     }
 
-    /// Creates a role set.
+    /// Creates a role set from at most 10 role keys (add more with
+    /// [`add_roles`](Self::add_roles)).
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::CreateRoleSet;
+    /// let new = CreateRoleSet::new("Support", ["org:agent", "org:lead"], "org:agent", "org:lead")
+    ///     .key("role_set:support");
+    /// let set = clerk.role_sets().create(new).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn create(self, role_set: CreateRoleSet) -> Result<RoleSet> {
-        self.clerk
-            .send(self.clerk.api().create_role_set(&role_set))
-            .await
+        let api = self.clerk.generated();
+        self.clerk.send(|| api.create_role_set(&role_set)).await
     }
 
     /// Changes the fields touched in `changes`.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::{RoleSetTypeUpdate, UpdateRoleSet};
+    /// let changes = UpdateRoleSet::new().type_(RoleSetTypeUpdate::Initial);
+    /// clerk.role_sets().update("role_set:support", changes).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send(self.clerk.api().update_role_set(id, &changes))
-            .await
+        let api = self.clerk.generated();
+        self.clerk.send(|| api.update_role_set(id, &changes)).await
     }
 
-    /// Adds roles to the set, optionally moving the default or creator role to one of them.
+    /// Adds at most 10 roles to the set, optionally making one of them the default or creator
+    /// role.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::AddRoles;
+    /// let set = clerk
+    ///     .role_sets()
+    ///     .add_roles("role_set:support", AddRoles::new(["org:auditor"]))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn add_roles(self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().add_roles_to_role_set(id, &roles))
+            .send(|| api.add_roles_to_role_set(id, &roles))
             .await
     }
 
-    /// Removes one role from the set, moving its members to another.
+    /// Removes one role from the set, moving the members who hold it to another role of the
+    /// set. There is no way to drop a role without saying where its members go.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::ReplaceRole;
+    /// clerk
+    ///     .role_sets()
+    ///     .replace_role("role_set:support", ReplaceRole::new("org:auditor", "org:agent"))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn replace_role(self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
+        let api = self.clerk.generated();
         self.clerk
-            .send(self.clerk.api().replace_role_in_role_set(id, &replacement))
+            .send(|| api.replace_role_in_role_set(id, &replacement))
             .await
     }
 
-    /// Replaces the whole role set by another, migrating its organizations; the replaced set is
-    /// deleted, and the returned object says so.
+    /// Retires the whole role set in favour of another: its organizations migrate there (in
+    /// the background; the set shows the migration until it completes), members' roles are
+    /// mapped as `replacement` says, and the replaced set is then gone. Role sets have no
+    /// plain delete; this is how one goes.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// use clerk_rbac::ReplaceRoleSet;
+    /// let retire = ReplaceRoleSet::new("role_set:default").reassign("org:auditor", "org:member");
+    /// clerk.role_sets().replace("role_set:support", retire).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn replace(
         self,
         key_or_id: &str,
         replacement: ReplaceRoleSet,
     ) -> Result<DeletedObject> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let call = self.clerk.api().replace_role_set(id, &replacement);
-        self.clerk.send_deletion(call, "role_set", id).await
+        let api = self.clerk.generated();
+        self.clerk
+            .send_deletion(|| api.replace_role_set(id, &replacement), "role_set", id)
+            .await
     }
 }

@@ -158,14 +158,15 @@ pub enum GaveUp {
     RetryAfterTooLong,
 }
 
-/// What one attempt came to, as far as retrying is concerned.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Outcome<'a> {
-    /// A whole response arrived (its status and headers; the body was read but is not looked at).
-    Response(StatusCode, &'a HeaderMap),
+/// What one attempt came to, as far as retrying is concerned. Responses carry their status and
+/// the wait their `Retry-After` asked for, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A whole response arrived (the body was read but is not looked at).
+    Response(StatusCode, Option<Duration>),
     /// The head arrived with this status, then reading the body failed (cut short, reset,
     /// malformed, or too slow). The server may have acted.
-    BodyFailed(StatusCode, &'a HeaderMap),
+    BodyFailed(StatusCode, Option<Duration>),
     /// No connection could be made: the request never left this process.
     ConnectFailed,
     /// The request was sent (or may have been) but no response came in time.
@@ -178,7 +179,7 @@ pub(crate) enum Outcome<'a> {
     Deterministic,
 }
 
-impl Outcome<'_> {
+impl Outcome {
     /// Classifies a send that produced no response.
     pub(crate) fn of_error(error: &reqwest::Error) -> Self {
         // Checked first: a connect timeout is both, and nothing was sent.
@@ -209,7 +210,7 @@ pub(crate) enum Decision {
 pub(crate) fn decide(
     policy: &RetryPolicy,
     method: &Method,
-    outcome: Outcome<'_>,
+    outcome: Outcome,
     made: u32,
     elapsed: Duration,
     jitter: f64,
@@ -221,7 +222,7 @@ pub(crate) fn decide(
         return Decision::Stop(Some(GaveUp::MaxAttempts));
     }
     let asked = match outcome {
-        Outcome::Response(_, headers) | Outcome::BodyFailed(_, headers) => retry_after(headers),
+        Outcome::Response(_, asked) | Outcome::BodyFailed(_, asked) => asked,
         _ => None,
     };
     let wait = match asked {
@@ -239,7 +240,7 @@ pub(crate) fn decide(
 }
 
 /// Whether the outcome may pass on a second try and repeating `method` is safe.
-fn retryable(method: &Method, outcome: Outcome<'_>) -> bool {
+fn retryable(method: &Method, outcome: Outcome) -> bool {
     let repeatable = matches!(
         *method,
         Method::GET | Method::HEAD | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS
@@ -290,7 +291,7 @@ mod tests {
         StatusCode::from_u16(code).unwrap()
     }
 
-    fn first_attempt(method: &Method, outcome: Outcome<'_>) -> Decision {
+    fn first_attempt(method: &Method, outcome: Outcome) -> Decision {
         decide(
             &RetryPolicy::default(),
             method,
@@ -303,7 +304,6 @@ mod tests {
 
     #[test]
     fn statuses_and_methods_follow_the_idempotency_table() {
-        let none = HeaderMap::new();
         let (get, patch, delete, post) = (Method::GET, Method::PATCH, Method::DELETE, Method::POST);
         // (status, retried for GET/PATCH/DELETE, retried for POST)
         let table = [
@@ -324,7 +324,7 @@ mod tests {
             (422, false, false),
         ];
         for (code, idempotent, for_post) in table {
-            let outcome = Outcome::Response(status(code), &none);
+            let outcome = Outcome::Response(status(code), None);
             for method in [&get, &patch, &delete] {
                 let retried = matches!(first_attempt(method, outcome), Decision::Retry(_));
                 assert_eq!(retried, idempotent, "{method} {code}");
@@ -336,7 +336,6 @@ mod tests {
 
     #[test]
     fn transport_failures_are_retried_only_when_safe() {
-        let none = HeaderMap::new();
         for (method, idempotent) in [
             (Method::GET, true),
             (Method::PATCH, true),
@@ -354,11 +353,11 @@ mod tests {
                 StatusCode::NOT_FOUND,
                 StatusCode::BAD_GATEWAY,
             ] {
-                let outcome = Outcome::BodyFailed(status, &none);
+                let outcome = Outcome::BodyFailed(status, None);
                 assert_eq!(retried(outcome), idempotent, "{method} {status} body");
             }
             // A 429 refused before acting, whatever happened to its body.
-            let refused = Outcome::BodyFailed(StatusCode::TOO_MANY_REQUESTS, &none);
+            let refused = Outcome::BodyFailed(StatusCode::TOO_MANY_REQUESTS, None);
             assert!(retried(refused), "{method} 429 body");
             // A request that cannot be built fails the same way every time.
             assert!(!retried(Outcome::Deterministic), "{method} deterministic");
@@ -383,8 +382,7 @@ mod tests {
         assert!(matches!(decisions[2], Decision::Retry(_)));
         assert_eq!(decisions[3], Decision::Stop(Some(GaveUp::MaxAttempts)));
         // A failure that is not retryable stops without claiming the policy ran out.
-        let none = HeaderMap::new();
-        let outcome = Outcome::Response(status(500), &none);
+        let outcome = Outcome::Response(status(500), None);
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 4, Duration::ZERO, 0.0),
             Decision::Stop(None)
@@ -448,7 +446,7 @@ mod tests {
         let policy = RetryPolicy::default().max_delay(10 * SEC);
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("3"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         // Jitter does not apply to a wait the server asked for.
         for jitter in [0.0, 0.9] {
             assert_eq!(
@@ -459,7 +457,7 @@ mod tests {
 
         // Exactly the cap is still waited for.
         headers.insert("retry-after", HeaderValue::from_static("10"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
             Decision::Retry(10 * SEC)
@@ -471,7 +469,7 @@ mod tests {
             StatusCode::TOO_MANY_REQUESTS,
         ] {
             headers.insert("retry-after", HeaderValue::from_static("86400"));
-            let outcome = Outcome::Response(status, &headers);
+            let outcome = Outcome::Response(status, retry_after(&headers));
             assert_eq!(
                 decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
                 Decision::Stop(Some(GaveUp::RetryAfterTooLong))
@@ -479,7 +477,7 @@ mod tests {
         }
         let date = httpdate::fmt_http_date(std::time::SystemTime::now() + 120 * SEC);
         headers.insert("retry-after", HeaderValue::from_str(&date).unwrap());
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.0),
             Decision::Stop(Some(GaveUp::RetryAfterTooLong))
@@ -489,7 +487,7 @@ mod tests {
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 0.9),
             Decision::Retry(Duration::ZERO)
@@ -497,7 +495,7 @@ mod tests {
 
         // Unparseable: back-off applies instead.
         headers.insert("retry-after", HeaderValue::from_static("later"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 1, Duration::ZERO, 1.0),
             Decision::Retry(policy.base_delay)
@@ -509,7 +507,7 @@ mod tests {
         let policy = RetryPolicy::default().budget(20 * SEC).max_attempts(10);
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("5"));
-        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, &headers);
+        let outcome = Outcome::Response(StatusCode::TOO_MANY_REQUESTS, retry_after(&headers));
         assert_eq!(
             decide(&policy, &Method::GET, outcome, 2, 15 * SEC, 0.0),
             Decision::Retry(5 * SEC)

@@ -326,6 +326,90 @@ async fn overhead(server: &Server) {
         ms(hand)
     );
     println!();
+    in_flight(server).await;
+}
+
+/// CPU time this thread has used. The client runs on a current-thread runtime on this thread
+/// (reqwest's connection tasks included) and the server on its own, so this is the client's cost.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// 20,000 GETs of one role, 8 in flight, for three sides measured in interleaved rounds: the
+/// facade with the default retry policy (what users run), the facade with retries off, and the
+/// hand-written call. Wall time and this thread's CPU time per call, medians over the rounds.
+async fn in_flight(server: &Server) {
+    const ROUNDS: usize = 20;
+    const CALLS: usize = 1_000;
+    const IN_FLIGHT: usize = 8;
+    let with_retries = client(&server.url());
+    let without_retries = Clerk::builder()
+        .secret_key(SECRET_KEY)
+        .base_url(server.url())
+        .retry(clerk_rbac::RetryPolicy::none())
+        .build()
+        .expect("a loopback URL is a valid base");
+    let http = reqwest::Client::new();
+    let one = format!("{}/v1/organization_roles/role_00000001", server.url());
+
+    async fn batch<F: Future>(call: impl FnMut(usize) -> F) -> (Duration, Duration) {
+        let (wall, cpu) = (Instant::now(), thread_cpu());
+        futures::stream::iter(0..CALLS)
+            .map(call)
+            .buffer_unordered(IN_FLIGHT)
+            .for_each(|out| {
+                black_box(out);
+                async {}
+            })
+            .await;
+        (
+            wall.elapsed() / CALLS as u32,
+            (thread_cpu() - cpu) / CALLS as u32,
+        )
+    }
+    let sides = ["default policy", "retries off", "by hand"];
+    let mut samples: Vec<(Vec<Duration>, Vec<Duration>)> = vec![Default::default(); 3];
+    for round in 0..=ROUNDS {
+        for turn in 0..3 {
+            let side = (round + turn) % 3;
+            let (wall, cpu) = match side {
+                0 => batch(|_| with_retries.organization_roles().get("role_00000001")).await,
+                1 => batch(|_| without_retries.organization_roles().get("role_00000001")).await,
+                _ => batch(|_| by_hand::<Role>(&http, &one, &[])).await,
+            };
+            // Round 0 warms the pools up and is not counted.
+            if round > 0 {
+                samples[side].0.push(wall);
+                samples[side].1.push(cpu);
+            }
+        }
+    }
+    let medians: Vec<(Duration, Duration)> = samples
+        .into_iter()
+        .map(|(wall, cpu)| (median(wall), median(cpu)))
+        .collect();
+    let (hand_wall, hand_cpu) = medians[2];
+    println!(
+        "one role, {IN_FLIGHT} in flight, {} calls per side in {ROUNDS} interleaved rounds:",
+        ROUNDS * CALLS
+    );
+    for (side, (wall, cpu)) in sides.iter().zip(&medians) {
+        println!(
+            "  {side:<15} wall {} | CPU {} | wall ratio {:.3} | CPU ratio {:.3}",
+            micros(*wall),
+            micros(*cpu),
+            wall.as_secs_f64() / hand_wall.as_secs_f64(),
+            cpu.as_secs_f64() / hand_cpu.as_secs_f64(),
+        );
+    }
+    println!();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //! fragment's body schemas through `schemars`.
 
 mod cases;
+mod descriptions;
 pub(crate) mod fragment;
 mod instances;
 mod schemas;

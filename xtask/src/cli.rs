@@ -1,26 +1,31 @@
-//! Command-line parsing for `cargo xtask`. Three flags do not justify an argument-parsing crate.
+//! Command-line parsing for `cargo xtask`. Four flags do not justify an argument-parsing crate.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::regen::{Options, default_fragment_path};
+use crate::regen::{Options, default_fragment_path, descriptions_beside};
 use crate::source::SpecSource;
 
 /// The help text.
 pub const USAGE: &str = "\
-Usage: cargo xtask regen [--spec <file or URL>] [--out <file>] [--check]
+Usage: cargo xtask regen [--spec <file or URL>] [--out <file>] [--descriptions <file>] [--check]
 
-Rebuilds openapi/clerk-rbac.json, the organization RBAC fragment of Clerk's Backend API spec.
+Rebuilds openapi/clerk-rbac.json, the organization RBAC fragment of Clerk's Backend API spec,
+with our own description of every schema, property, operation and parameter in it.
 
   --spec <file or URL>  read this YAML or JSON spec instead of downloading Clerk's published
                         spec for the fragment's pinned API version (its info.version)
   --out <file>          the fragment to replace or check (default: openapi/clerk-rbac.json in
                         the workspace, whatever the current directory)
+  --descriptions <file> the descriptions to carry into the fragment (default: descriptions.toml
+                        beside the fragment). Every schema, property, operation and parameter
+                        needs one, and every entry must name something the fragment has.
   --check               write nothing; exit 1 with a diff if the fragment is not what regen would
                         write. Without --spec this works offline: it checks that the fragment is
-                        already normalized.
+                        already normalized and carries the current descriptions.
 
-Exit status: 0 done or up to date, 1 --check found a difference, 2 error.
+Exit status: 0 done or up to date, 1 --check found a difference, 2 error (including a missing
+or stale description, each named).
 ";
 
 /// A parsed command line.
@@ -42,6 +47,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
     }
     let mut spec = None;
     let mut out = None;
+    let mut descriptions = None;
     let mut check = false;
     while let Some(arg) = args.next() {
         let (flag, inline_value) = match arg.split_once('=') {
@@ -52,15 +58,15 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
         };
         match flag.as_str() {
             "--check" if inline_value.is_none() => check = true,
-            "--spec" | "--out" => {
+            "--spec" | "--out" | "--descriptions" => {
                 let value = match inline_value.or_else(|| args.next()) {
                     Some(value) if !value.is_empty() => value,
                     _ => return Err(usage_error(&format!("{flag} needs a value"))),
                 };
-                let slot = if flag == "--spec" {
-                    &mut spec
-                } else {
-                    &mut out
+                let slot = match flag.as_str() {
+                    "--spec" => &mut spec,
+                    "--out" => &mut out,
+                    _ => &mut descriptions,
                 };
                 if slot.replace(value).is_some() {
                     return Err(usage_error(&format!("{flag} given twice")));
@@ -70,10 +76,14 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
             _ => return Err(usage_error(&format!("unknown argument `{arg}`"))),
         }
     }
+    let out = out.map(PathBuf::from).unwrap_or_else(default_fragment_path);
     Ok(Command::Regen(Options {
         spec: spec.as_deref().map(SpecSource::from_arg),
         check,
-        out: out.map(PathBuf::from).unwrap_or_else(default_fragment_path),
+        descriptions: descriptions
+            .map(PathBuf::from)
+            .unwrap_or_else(|| descriptions_beside(&out)),
+        out,
     }))
 }
 
@@ -98,6 +108,25 @@ mod tests {
         assert!(!options.check);
         assert!(options.out.ends_with("openapi/clerk-rbac.json"));
         assert!(options.out.is_absolute());
+        assert!(options.descriptions.ends_with("openapi/descriptions.toml"));
+        assert!(options.descriptions.is_absolute());
+    }
+
+    #[test]
+    fn the_descriptions_go_with_the_fragment_unless_named() {
+        let Command::Regen(beside) = parse(&["regen", "--out", "elsewhere/f.json"]).unwrap() else {
+            panic!("expected regen");
+        };
+        assert_eq!(
+            beside.descriptions,
+            PathBuf::from("elsewhere/descriptions.toml")
+        );
+        let Command::Regen(named) =
+            parse(&["regen", "--out", "f.json", "--descriptions=d.toml"]).unwrap()
+        else {
+            panic!("expected regen");
+        };
+        assert_eq!(named.descriptions, PathBuf::from("d.toml"));
     }
 
     #[test]
@@ -109,6 +138,7 @@ mod tests {
                 spec: Some(SpecSource::File("a.yml".into())),
                 check: true,
                 out: "b.json".into(),
+                descriptions: "descriptions.toml".into(),
             })
         );
         let Command::Regen(options) = parse(&["regen", "--spec=https://h.test/s.yml"]).unwrap()
@@ -131,6 +161,10 @@ mod tests {
     fn mistakes_are_explained_with_the_usage() {
         for (args, problem) in [
             (&["regen", "--spec"][..], "--spec needs a value"),
+            (
+                &["regen", "--descriptions="][..],
+                "--descriptions needs a value",
+            ),
             (
                 &["regen", "--out", "a", "--out", "b"][..],
                 "--out given twice",

@@ -1,5 +1,5 @@
-//! The `regen` command: read a spec, normalize it, report what changes, and write or check the
-//! fragment.
+//! The `regen` command: read a spec, normalize it, carry our descriptions into it, report what
+//! changes, and write or check the fragment.
 
 use std::fs;
 use std::io::{self, Write};
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use similar::TextDiff;
 
+use crate::descriptions::{DESCRIPTIONS_FILE_NAME, Descriptions, describe};
 use crate::error::{Context, Error, Result};
 use crate::json_text::to_fragment_text;
 use crate::normalize::{Provenance, normalize};
@@ -30,6 +31,9 @@ pub struct Options {
     pub check: bool,
     /// The fragment file to replace or check.
     pub out: PathBuf,
+    /// Our descriptions of the fragment's schemas, properties, operations and parameters
+    /// (by default [`DESCRIPTIONS_FILE_NAME`] beside `out`, see [`descriptions_beside`]).
+    pub descriptions: PathBuf,
 }
 
 /// How a run ended, when it did not fail.
@@ -54,11 +58,24 @@ pub fn default_fragment_path() -> PathBuf {
     workspace_root().join(FRAGMENT_PATH)
 }
 
+/// The descriptions file that goes with a fragment: [`DESCRIPTIONS_FILE_NAME`] in the same
+/// directory, so a fragment and the words it carries travel together.
+pub fn descriptions_beside(fragment: &Path) -> PathBuf {
+    fragment.with_file_name(DESCRIPTIONS_FILE_NAME)
+}
+
 /// Runs `regen`, writing the change report and messages to `out`. Errors leave the fragment file
 /// as it was: the new text is only written, atomically, once everything else has succeeded.
+///
+/// A fragment that would have something without a description, or a descriptions file with an
+/// entry for something the fragment lacks, is an error naming each one (after the change report,
+/// which says what is new).
 pub fn run(options: &Options, out: &mut dyn Write) -> Result<Outcome> {
     let shown = display_path(&options.out);
     let current = CurrentFragment::read(&options.out)?;
+    // Read first: a broken descriptions file should not cost a download.
+    let descriptions_shown = display_path(&options.descriptions);
+    let descriptions = Descriptions::read(&options.descriptions, &descriptions_shown)?;
 
     let (document, provenance, source_name) = match &options.spec {
         Some(source) => {
@@ -88,15 +105,21 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<Outcome> {
         }
     };
 
-    let fragment =
+    let mut fragment =
         normalize(&document, &provenance).map_err(|e| Error::new(format!("{source_name}: {e}")))?;
+    let described = describe(&mut fragment, &descriptions, &descriptions_shown);
     let text = to_fragment_text(&fragment);
 
-    writeln!(out, "regen: {shown} from {source_name}").context(stdout_error)?;
+    writeln!(
+        out,
+        "regen: {shown} from {source_name}, with the descriptions in {descriptions_shown}"
+    )
+    .context(stdout_error)?;
     if let (Some(_), Err(why)) = (&current.text, current.parsed()) {
         writeln!(out, "note: the current {shown} {why}").context(stdout_error)?;
     }
     write!(out, "{}", compare(current.parsed().ok(), &fragment)).context(stdout_error)?;
+    described.map_err(|problems| Error::new(problems.to_string()))?;
 
     if current.text.as_deref() == Some(text.as_str()) {
         writeln!(out, "{shown} is up to date.").context(stdout_error)?;
@@ -107,8 +130,9 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<Outcome> {
         write!(out, "{}", bounded_diff(old, &text, &shown)).context(stdout_error)?;
         writeln!(
             out,
-            "{shown} is not what `cargo xtask regen` would write; regenerate it (add \
-             `--spec <file>` to work offline) and commit the result."
+            "{shown} is not what `cargo xtask regen` would write from its spec and \
+             {descriptions_shown}; regenerate it (add `--spec <file>` to work offline) and \
+             commit the result."
         )
         .context(stdout_error)?;
         return Ok(Outcome::Stale);

@@ -1,11 +1,13 @@
 //! The change report: what a regeneration changes in the fragment, in terms a reviewer cares
-//! about (operations and schema properties) rather than as a text diff.
+//! about (operations, schema properties and which descriptions changed) rather than as a text
+//! diff.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::Value;
 
+use crate::descriptions::carried;
 use crate::normalize::Provenance;
 use crate::openapi::operations;
 
@@ -66,7 +68,39 @@ pub fn compare(old: Option<&Value>, new: &Value) -> Report {
     }
     lines.extend(operations);
     lines.extend(schemas);
+    lines.extend(description_changes(&old.descriptions, &new.descriptions));
     Report { lines }
+}
+
+/// Which descriptions appeared, went or were reworded, by name (the texts are in the diff).
+fn description_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+    for name in names {
+        match (old.get(name), new.get(name)) {
+            (None, Some(_)) => added.push(format!("  + {name}")),
+            (Some(_), None) => removed.push(format!("  - {name}")),
+            (Some(before), Some(after)) if before != after => changed.push(format!("  ~ {name}")),
+            _ => {}
+        }
+    }
+    if added.is_empty() && removed.is_empty() && changed.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        "descriptions: {} added, {} removed, {} changed ({} in all)",
+        added.len(),
+        removed.len(),
+        changed.len(),
+        new.len()
+    )];
+    lines.extend(added);
+    lines.extend(removed);
+    lines.extend(changed);
+    lines
 }
 
 fn describe_provenance(provenance: Option<&Provenance>) -> String {
@@ -136,6 +170,8 @@ struct Summary {
     /// By operationId (or `METHOD path` for an operation without one).
     operations: BTreeMap<String, OperationSummary>,
     schemas: BTreeMap<String, SchemaSummary>,
+    /// Target name to the description the fragment carries for it.
+    descriptions: BTreeMap<String, String>,
 }
 
 impl Summary {
@@ -145,6 +181,7 @@ impl Summary {
             provenance: Provenance::recorded_in(fragment).ok(),
             operations: BTreeMap::new(),
             schemas: BTreeMap::new(),
+            descriptions: carried(fragment),
         };
         if let Some(paths) = fragment["paths"].as_object() {
             for (path, method, operation) in operations(paths) {
@@ -625,6 +662,29 @@ mod tests {
              \x20     + property state: string, enum [on]\n\
              \x20 ~ RoleKind (string)\n\
              \x20     ~ enum +managed -custom\n"
+        );
+    }
+
+    #[test]
+    fn descriptions_that_appear_go_or_change_are_named() {
+        let mut old = fragment();
+        old["components"]["schemas"]["Role"]["description"] = json!("A role.");
+        old["components"]["schemas"]["Role"]["properties"]["id"]["description"] = json!("ID.");
+        old["paths"]["/roles"]["get"]["summary"] = json!("List roles");
+        let mut new = fragment();
+        new["components"]["schemas"]["Role"]["description"] = json!("An organization role.");
+        new["paths"]["/roles"]["get"]["summary"] = json!("List roles");
+        new["paths"]["/roles"]["get"]["parameters"][1]["description"] = json!("A filter.");
+        new["components"]["parameters"]["Limit"]["description"] = json!("Page size.");
+        // A reworded description is a change even when nothing else is.
+        assert_eq!(
+            report(&old, &new),
+            "No changes to operations or schemas.\n\
+             descriptions: 2 added, 1 removed, 1 changed (4 in all)\n\
+             \x20 + Limit (the shared parameter `limit`)\n\
+             \x20 + ListRoles(query)\n\
+             \x20 - Role.id\n\
+             \x20 ~ Role\n"
         );
     }
 

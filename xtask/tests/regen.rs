@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread;
 
+use xtask::descriptions::{Descriptions, describe};
 use xtask::json_text::to_fragment_text;
 use xtask::normalize::{Provenance, normalize};
-use xtask::regen::default_fragment_path;
+use xtask::regen::{default_fragment_path, descriptions_beside};
 
 const SPEC: &str = "tests/fixtures/mini-spec.yml";
 const GOLDEN: &str = "tests/fixtures/mini-fragment.json";
+/// Our descriptions of what regen makes of `SPEC`; regen carries them into `GOLDEN`.
+const DESCRIPTIONS: &str = "tests/fixtures/mini-descriptions.toml";
 
 fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -23,14 +26,24 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// A fresh, empty directory for one test.
+/// A fresh directory for one test, holding only `descriptions.toml` (a copy of
+/// [`DESCRIPTIONS`]), where regen looks for the descriptions of a fragment written there.
 fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("xtask-regen")
         .join(test);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
+    fs::copy(fixture(DESCRIPTIONS), dir.join("descriptions.toml")).unwrap();
     dir
+}
+
+/// Replaces `from` by `to` in the scratch directory's descriptions, which must contain it.
+fn edit_descriptions(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("descriptions.toml");
+    let text = read(&path);
+    assert!(text.contains(from), "{from:?} is not in the descriptions");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// Runs the xtask binary from `cwd` (the scratch directory unless the test needs another).
@@ -137,7 +150,7 @@ fn check_fails_with_a_report_and_a_diff_and_writes_nothing() {
     let out = dir.join("fragment.json");
     // A committed fragment that predates a new property in the spec.
     let stale = read(&fixture(GOLDEN)).replace(
-        "          \"id\": {\n            \"type\": \"string\"\n          },\n          \"migration_status\"",
+        "          \"id\": {\n            \"description\": \"Its ID.\",\n            \"type\": \"string\"\n          },\n          \"migration_status\"",
         "          \"migration_status\"",
     );
     assert_ne!(stale, read(&fixture(GOLDEN)), "the fixture edit must apply");
@@ -152,6 +165,10 @@ fn check_fails_with_a_report_and_a_diff_and_writes_nothing() {
     let text = stdout(&run);
     assert!(
         text.contains("  ~ RoleSet (object)\n      + property id: string, required\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("descriptions: 1 added, 0 removed, 0 changed (56 in all)\n  + RoleSet.id\n"),
         "{text}"
     );
     assert!(text.contains("(committed)\n+++ "), "{text}");
@@ -211,6 +228,18 @@ fn the_report_lists_operations_and_properties_that_changed() {
         )
         .replace("          enum: [initial, custom]\n", "          enum: [initial, custom, system]\n");
     fs::write(dir.join("newer.yml"), newer).unwrap();
+    // The descriptions follow the spec, as a reviewer would make them follow.
+    edit_descriptions(
+        &dir,
+        "[operations.DeleteOrganizationPermission]\nsummary = \"Delete a permission\"",
+        "[operations.ReplaceOrganizationPermission]\nsummary = \"Replace a permission\"\n\n\
+         [operations.CreateRoleSet]\nsummary = \"Create a role set\"",
+    );
+    edit_descriptions(
+        &dir,
+        "properties.deleted = \"Whether it was.\"",
+        "properties.deleted = \"Whether it was.\"\nproperties.slug = \"Its slug.\"",
+    );
 
     let run = xtask(
         &dir,
@@ -230,10 +259,216 @@ schemas: 0 added, 0 removed, 2 changed (12 in all)
       + property slug: string
   ~ RoleSetType (string)
       ~ enum +system
+descriptions: 3 added, 1 removed, 0 changed (58 in all)
+  + CreateRoleSet
+  + DeletedObject.slug
+  + ReplaceOrganizationPermission
+  - DeleteOrganizationPermission
 ";
     assert!(text.contains(expected), "{text}");
     assert!(text.contains("info: source mini-spec.yml"), "{text}");
     assert!(read(&out).contains("\"system\""));
+}
+
+// ---- descriptions ----
+
+/// The fixture spec with a new `DeletedObject.slug` property and a new operation, as a newer
+/// Clerk spec might bring them.
+fn spec_with_new_things() -> String {
+    let spec = read(&fixture(SPEC));
+    let newer = spec
+        .replace(
+            "        deleted:\n          type: boolean\n",
+            "        deleted:\n          type: boolean\n        slug:\n          type: string\n",
+        )
+        .replace(
+            "  /role_sets:\n    get:\n",
+            "  /role_sets:\n    post:\n      operationId: CreateRoleSet\n      responses: {}\n    get:\n",
+        );
+    assert_ne!(newer, spec, "the fixture edits must apply");
+    newer
+}
+
+#[test]
+fn a_new_field_without_a_description_is_refused_by_name_and_nothing_is_written() {
+    let dir = scratch("missing-description");
+    let out = dir.join("fragment.json");
+    fs::copy(fixture(GOLDEN), &out).unwrap();
+    fs::write(dir.join("newer.yml"), spec_with_new_things()).unwrap();
+
+    let run = xtask(
+        &dir,
+        &["regen", "--spec", "newer.yml", "--out", "fragment.json"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "2 missing description(s): describe each in descriptions.toml, in our own words"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  DeletedObject.slug  [schemas.DeletedObject] properties.slug = \"...\"\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("\n  CreateRoleSet       [operations.CreateRoleSet] summary = \"...\"\n"),
+        "{err}"
+    );
+    assert!(!err.contains("stale"), "{err}");
+    // The report still says what is new, so the reviewer knows what to describe.
+    assert!(
+        stdout(&run).contains("  ~ DeletedObject (object)\n      + property slug: string\n"),
+        "{}",
+        stdout(&run)
+    );
+    assert_eq!(read(&out), read(&fixture(GOLDEN)));
+}
+
+#[test]
+fn a_description_of_something_the_fragment_lacks_is_reported_as_stale() {
+    let dir = scratch("stale-description");
+    let out = dir.join("fragment.json");
+    fs::copy(fixture(GOLDEN), &out).unwrap();
+    // A typo in a property name, and an operation Clerk has dropped.
+    edit_descriptions(&dir, "properties.weight =", "properties.wieght =");
+    edit_descriptions(
+        &dir,
+        "[operations.ListRoleSets]",
+        "[operations.ListRoles]\nsummary = \"List roles\"\n\n[operations.ListRoleSets]",
+    );
+
+    let run = xtask(
+        &dir,
+        &["regen", "--spec", &spec_arg(), "--out", "fragment.json"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("1 missing description(s)")
+            && err.contains(
+                "\n  Permission.weight  [schemas.Permission] properties.weight = \"...\"\n"
+            ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "2 stale description(s), for things the fragment does not have: remove them or \
+             correct their names:\n  \
+             line 41: schemas.Permission.properties.wieght (the property Permission.wieght)\n  \
+             line 103: operations.ListRoles.summary (the operation ListRoles)\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(read(&out), read(&fixture(GOLDEN)));
+}
+
+#[test]
+fn check_fails_when_the_fragment_does_not_carry_the_current_descriptions() {
+    let dir = scratch("check-descriptions");
+    let out = dir.join("fragment.json");
+    fs::copy(fixture(GOLDEN), &out).unwrap();
+    let out_arg = out.display().to_string();
+    // Someone rewords a description and forgets to regenerate.
+    edit_descriptions(&dir, "\"Its weight.\"", "\"How heavy it is, in grams.\"");
+
+    for args in [
+        vec!["regen", "--check", "--out", &out_arg],
+        vec!["regen", "--check", "--spec", SPEC, "--out", &out_arg],
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {}", stderr(&run));
+        let text = stdout(&run);
+        assert!(
+            text.contains(
+                "No changes to operations or schemas.\n\
+                 descriptions: 0 added, 0 removed, 1 changed (56 in all)\n  ~ Permission.weight\n"
+            ),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.contains("-            \"description\": \"Its weight.\",\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("+            \"description\": \"How heavy it is, in grams.\",\n"),
+            "{text}"
+        );
+        assert_eq!(read(&out), read(&fixture(GOLDEN)));
+    }
+
+    // A description dropped from the fragment by hand is caught the same way.
+    fs::copy(fixture(DESCRIPTIONS), dir.join("descriptions.toml")).unwrap();
+    let edited =
+        read(&fixture(GOLDEN)).replace("            \"description\": \"Its weight.\",\n", "");
+    assert_ne!(edited, read(&fixture(GOLDEN)));
+    fs::write(&out, &edited).unwrap();
+    let run = xtask(&dir, &["regen", "--check", "--out", &out_arg]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("  + Permission.weight\n"),
+        "{}",
+        stdout(&run)
+    );
+}
+
+#[test]
+fn the_descriptions_file_can_be_named() {
+    let dir = scratch("named-descriptions");
+    fs::rename(dir.join("descriptions.toml"), dir.join("words.toml")).unwrap();
+    let run = xtask(
+        &dir,
+        &[
+            "regen",
+            "--spec",
+            &spec_arg(),
+            "--out",
+            "fragment.json",
+            "--descriptions",
+            "words.toml",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(read(&dir.join("fragment.json")), read(&fixture(GOLDEN)));
+}
+
+#[test]
+fn a_missing_or_unusable_descriptions_file_is_a_clear_error() {
+    let dir = scratch("no-descriptions");
+    fs::remove_file(dir.join("descriptions.toml")).unwrap();
+    let run = xtask(
+        &dir,
+        &["regen", "--spec", &spec_arg(), "--out", "fragment.json"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(
+        err.starts_with("error: reading descriptions.toml: "),
+        "{err}"
+    );
+    assert!(!dir.join("fragment.json").exists());
+
+    let dir = scratch("bad-description");
+    edit_descriptions(&dir, "\"Its weight.\"", "\"Between <1> and <9>.\"");
+    let run = xtask(
+        &dir,
+        &["regen", "--spec", &spec_arg(), "--out", "fragment.json"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stdout(&run));
+    assert!(
+        stderr(&run).contains(
+            "descriptions.toml has 1 unusable entry:\n  line 41: \
+             schemas.Permission.properties.weight: has `<` outside backticks"
+        ),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!dir.join("fragment.json").exists());
 }
 
 /// Runs regen on a bad input and checks that it fails clearly and leaves the fragment alone.
@@ -264,7 +499,8 @@ fn assert_refused(test: &str, spec_text: Option<&str>, spec_arg: &str, message: 
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert!(leftovers.len() <= 2, "{test}: stray files {leftovers:?}");
+    // The fragment, its descriptions and the spec, if the test wrote one.
+    assert!(leftovers.len() <= 3, "{test}: stray files {leftovers:?}");
 }
 
 #[test]
@@ -405,6 +641,9 @@ fn the_committed_fragment_is_a_fixed_point() {
     let committed = read(&path);
     let fragment: serde_json::Value = serde_json::from_str(&committed).unwrap();
     let provenance = Provenance::recorded_in(&fragment).unwrap();
-    let again = normalize(&fragment, &provenance).unwrap();
+    let mut again = normalize(&fragment, &provenance).unwrap();
+    let descriptions_path = descriptions_beside(&path);
+    let descriptions = Descriptions::read(&descriptions_path, "descriptions.toml").unwrap();
+    describe(&mut again, &descriptions, "descriptions.toml").unwrap();
     assert_eq!(to_fragment_text(&again), committed);
 }

@@ -1,10 +1,13 @@
-//! Issue #3, "After regen": a new response field or enum value needs no code change.
+//! Issue #3, "After regen": a new response field or enum value needs no code change, only a
+//! description of the new field (issue #10: a field cannot ship undocumented).
 //!
 //! Proved end to end rather than by reading `build.rs`: take the committed fragment as the spec,
 //! add `Role.color` and the `RoleSetType` value `system`, run the real `cargo xtask regen` into a
-//! throwaway copy of the client crate, then build and test that copy with cargo. The copy's test
+//! throwaway copy of the client crate (refused until the copy's `openapi/descriptions.toml`
+//! describes `Role.color`), then build and test that copy with cargo. The copy's test
 //! (`tests/fixtures/new_values.rs`) only compiles if the generated code has the new field and the
-//! new variant, so nothing in `src/` may need a hand edit for this test to pass.
+//! new variant, so nothing in `src/` may need a hand edit for this test to pass; and the
+//! generated field carries our description as its doc comment.
 //!
 //! Cost: the copy builds in the outer target directory, so it reuses every dependency the
 //! workspace build has already compiled with the same features (see [`outer_target`]).
@@ -14,7 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
+use xtask::descriptions::DESCRIPTIONS_FILE_NAME;
 use xtask::regen::{FRAGMENT_PATH, workspace_root};
+
+/// What the copy's descriptions file says about the new field once a reviewer has written it.
+const COLOR_DESCRIPTION: &str = "The colour the role is shown in; a test-only field.";
 
 /// The outer target directory (whatever `CARGO_TARGET_DIR` says): the parent of Cargo's
 /// per-target temporary directory. The nested cargo shares it: `cargo test` releases the build
@@ -84,9 +91,10 @@ fn newer_spec() -> Value {
         "Role.color is not new any more"
     );
     role.insert("color".into(), json!({ "type": "string" }));
-    // regen hoists response enums into named schemas; RoleSet.type refers to this one.
+    // regen hoists response enums into named schemas; RoleSet.type refers to this one (through
+    // a one-member allOf that lets the property carry its description).
     assert_eq!(
-        schemas["RoleSet"]["properties"]["type"]["$ref"],
+        schemas["RoleSet"]["properties"]["type"]["allOf"][0]["$ref"],
         "#/components/schemas/RoleSetType"
     );
     let values = schemas["RoleSetType"]["enum"]
@@ -98,6 +106,23 @@ fn newer_spec() -> Value {
     );
     values.push(json!("system"));
     spec
+}
+
+/// The `OUT_DIR` of the copy's build script, from cargo's JSON messages (there may be other
+/// clerk-rbac build directories in the shared target directory).
+fn generated_dir(messages: &str) -> PathBuf {
+    messages
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["reason"] == "build-script-executed")
+        .find(|message| {
+            message["package_id"]
+                .as_str()
+                .is_some_and(|id| id.contains("clerk-rbac"))
+        })
+        .and_then(|message| message["out_dir"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo reported no clerk-rbac build script run:\n{messages}"))
 }
 
 /// The client crate's manifest, made standalone for a copy that has only the library, its build
@@ -165,16 +190,53 @@ fn a_new_response_field_and_enum_value_need_no_code_change() {
     )
     .unwrap();
 
+    let descriptions = copy.join("openapi").join(DESCRIPTIONS_FILE_NAME);
+    fs::copy(
+        root.join("openapi").join(DESCRIPTIONS_FILE_NAME),
+        &descriptions,
+    )
+    .unwrap();
+
     let spec = scratch.join("newer-spec.json");
     write(&spec, &serde_json::to_string_pretty(&newer_spec()).unwrap());
-    let regen = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("regen")
-        .arg("--spec")
-        .arg(&spec)
-        .arg("--out")
-        .arg(copy.join(FRAGMENT_PATH))
-        .output()
-        .expect("running the xtask binary");
+    let regen = || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("regen")
+            .arg("--spec")
+            .arg(&spec)
+            .arg("--out")
+            .arg(copy.join(FRAGMENT_PATH))
+            .output()
+            .expect("running the xtask binary")
+    };
+
+    // Until someone describes the new field, regen refuses, names it, and writes nothing.
+    let refused = regen();
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        error.contains("1 missing description(s)")
+            && error.contains("\n  Role.color  [schemas.Role] properties.color = \"...\""),
+        "{error}"
+    );
+    assert_eq!(
+        read(&copy.join(FRAGMENT_PATH)),
+        read(&root.join(FRAGMENT_PATH)),
+        "a refused regen must leave the fragment alone"
+    );
+
+    let described = read(&descriptions).replacen(
+        "[schemas.Role]\n",
+        &format!("[schemas.Role]\nproperties.color = {COLOR_DESCRIPTION:?}\n"),
+        1,
+    );
+    assert_ne!(
+        described,
+        read(&descriptions),
+        "the [schemas.Role] table is gone"
+    );
+    write(&descriptions, &described);
+    let regen = regen();
     assert!(regen.status.success(), "{}", describe(&regen));
     let report = String::from_utf8_lossy(&regen.stdout);
     assert!(
@@ -183,6 +245,11 @@ fn a_new_response_field_and_enum_value_need_no_code_change() {
     );
     assert!(
         report.contains("  ~ RoleSetType (string)\n      ~ enum +system\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("descriptions: 1 added, 0 removed, 0 changed")
+            && report.contains("\n  + Role.color\n"),
         "{report}"
     );
     assert!(report.contains("Wrote "), "{report}");
@@ -198,12 +265,28 @@ fn a_new_response_field_and_enum_value_need_no_code_change() {
             "--test",
             "new_values",
         ])
-        .args(["--color", "never"])
+        .args(["--color", "never", "--message-format", "json"])
         .arg("--target-dir")
         .arg(outer_target())
         .output()
         .expect("running cargo");
     assert!(cargo.status.success(), "{}", describe(&cargo));
+
+    // The description reached the generated field as its doc comment.
+    let generated =
+        read(&generated_dir(&String::from_utf8_lossy(&cargo.stdout)).join("clerk_api.rs"));
+    let doc_and_field = format!("///{COLOR_DESCRIPTION}\n");
+    let at = generated
+        .find(&doc_and_field)
+        .unwrap_or_else(|| panic!("no doc comment {doc_and_field:?} in the generated code"));
+    let next_item = generated[at + doc_and_field.len()..]
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.starts_with("#["));
+    assert_eq!(
+        next_item,
+        Some("pub color: ::std::option::Option<::std::string::String>,")
+    );
     // Passing is not enough: the three tests must have run (no filter, no empty binary).
     let stdout = String::from_utf8_lossy(&cargo.stdout);
     for test in [

@@ -49,6 +49,14 @@ impl Generator<'_> {
         if self.shape == Shape::NullWhereNullable && schema["nullable"] == true {
             return Value::Null;
         }
+        // A one-member `allOf` only wraps a reference, to hang `nullable` or a description on it.
+        if let Some([only]) = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            return self.value(only, path);
+        }
         if let Some(values) = schema.get("enum").and_then(Value::as_array) {
             return match self.shape {
                 Shape::Surprising => json!(format!("undocumented value at {path}")),

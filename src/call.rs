@@ -1,0 +1,219 @@
+//! One facade call from start to end: its attempts, the waits between them, and the error it
+//! ends with.
+//!
+//! Each attempt runs the generated operation afresh (progenitor builds the request, the hooks
+//! send it, progenitor reads and decodes the body), so nothing has to be copied up front for a
+//! retry that almost never happens, and a body that breaks off is an attempt outcome like any
+//! other. After a failed attempt, [`decide`] (pure, in `retry.rs`) says whether to go again;
+//! when it says stop, the failure is mapped to [`Error`] (in `mapping.rs`).
+
+use std::{future::Future, time::Instant};
+
+use progenitor_client::{ClientInfo, ResponseValue};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use tracing::Span;
+
+use crate::{
+    Clerk, DeletedObject, Error, Result,
+    call_record::{CallRecord, with_call_record},
+    generated::types::ClerkErrors,
+    hooks::describe,
+    mapping,
+    retry::{Attempts, Decision, Outcome, decide},
+};
+
+/// What a generated operation's future resolves to.
+pub(crate) type Generated<T> = std::result::Result<ResponseValue<T>, GeneratedError>;
+/// The generated client's error type.
+pub(crate) type GeneratedError = progenitor_client::Error<ClerkErrors>;
+
+/// How a call failed for good: the last attempt's error and record, and the attempts made.
+struct Failed {
+    error: GeneratedError,
+    record: CallRecord,
+    attempts: Attempts,
+}
+
+impl Clerk {
+    /// Runs a generated operation (`attempt` makes one try of it) until it succeeds or the retry
+    /// policy stops, and maps a failure onto [`Error`].
+    pub(crate) async fn send<T, F>(&self, attempt: impl Fn() -> F) -> Result<T>
+    where
+        T: DeserializeOwned,
+        F: Future<Output = Generated<T>>,
+    {
+        match self.attempts(attempt).await {
+            Ok(value) => Ok(value),
+            // Boxed, like the sleep between attempts: rare paths that would otherwise make every
+            // call's future larger.
+            Err(failed) => Err(Box::pin(self.map::<T>(failed)).await),
+        }
+    }
+
+    /// Like [`send`](Self::send), for the calls that answer with a [`DeletedObject`]. A
+    /// success status with an empty body (a `204 No Content`, or a `200` without one, as a
+    /// proxy or a later API version may send) means the deletion was done: the caller gets a
+    /// `DeletedObject` for `object` and `id` rather than an error about a body that was never
+    /// promised.
+    pub(crate) async fn send_deletion<F>(
+        &self,
+        attempt: impl Fn() -> F,
+        object: &str,
+        id: &str,
+    ) -> Result<DeletedObject>
+    where
+        F: Future<Output = Generated<DeletedObject>>,
+    {
+        match self.attempts(attempt).await {
+            Ok(value) => Ok(value),
+            Err(failed) if is_empty_success(&failed.error, failed.record.status) => {
+                Ok(DeletedObject {
+                    deleted: true,
+                    external_id: None,
+                    id: Some(id.to_owned()),
+                    object: object.to_owned(),
+                    slug: None,
+                })
+            }
+            Err(failed) => Err(Box::pin(self.map::<DeletedObject>(failed)).await),
+        }
+    }
+
+    async fn map<T: DeserializeOwned>(&self, failed: Failed) -> Error {
+        let redactor = ClientInfo::inner(self.generated()).redactor();
+        mapping::from_generated::<T>(failed.error, failed.record, failed.attempts, redactor).await
+    }
+
+    /// The attempt loop.
+    async fn attempts<T, F>(&self, attempt: impl Fn() -> F) -> std::result::Result<T, Failed>
+    where
+        F: Future<Output = Generated<T>>,
+    {
+        let policy = ClientInfo::inner(self.generated()).retry_policy();
+        let started = Instant::now();
+        let mut made = 0_u32;
+        let mut span = None;
+        loop {
+            made = made.saturating_add(1);
+            // Boxed: the generated future is kilobytes, and would otherwise be copied into every
+            // layer of the call's own future.
+            let (outcome, mut record) = with_call_record(span.take(), Box::pin(attempt())).await;
+            span = record.span.take();
+            let current = span.clone().unwrap_or_else(Span::none);
+            current.record("attempt", made);
+            let error = match outcome {
+                Ok(value) => {
+                    finish(&current, started);
+                    return Ok(value.into_inner());
+                }
+                Err(error) => error,
+            };
+            if let Some(kind) = failure_kind(&error) {
+                current.record("error", kind);
+            }
+            let decision = match &record.method {
+                Some(method) if policy.max_attempts > 1 => {
+                    let outcome = classify(&error, &record);
+                    let jitter = fastrand::f64();
+                    decide(policy, method, outcome, made, started.elapsed(), jitter)
+                }
+                // Retries are off, or the request never got as far as being sent.
+                _ => Decision::Stop(None),
+            };
+            match decision {
+                Decision::Retry(wait) => {
+                    current.in_scope(|| {
+                        tracing::debug!(
+                            attempt = made,
+                            status = record.status.map(|status| status.as_u16()),
+                            outcome = outcome_name(&error, &record),
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "retrying the Clerk request"
+                        );
+                    });
+                    // The failed attempt's response (unread) and rate-limit slot go now.
+                    drop((error, record));
+                    Box::pin(tokio::time::sleep(wait)).await;
+                }
+                Decision::Stop(gave_up) => {
+                    finish(&current, started);
+                    let attempts = Attempts { made, gave_up };
+                    return Err(Failed {
+                        error,
+                        record,
+                        attempts,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn finish(span: &Span, started: Instant) {
+    let took = started.elapsed().as_millis();
+    span.record("duration_ms", u64::try_from(took).unwrap_or(u64::MAX));
+}
+
+/// What a failed attempt came to, for the retry decision.
+fn classify(error: &GeneratedError, record: &CallRecord) -> Outcome {
+    use progenitor_client::Error as Generated;
+    let asked = record.retry_after;
+    match error {
+        Generated::ErrorResponse(response) => Outcome::Response(response.status(), asked),
+        Generated::UnexpectedResponse(response) => Outcome::Response(response.status(), asked),
+        // The body was read, and did not decode: asking again gives the same body.
+        Generated::InvalidResponsePayload(..) => match record.status {
+            Some(status) => Outcome::Response(status, asked),
+            None => Outcome::Deterministic,
+        },
+        // Over the size limit: the same answer would be too large again.
+        Generated::ResponseBodyError(_) if record.too_large.is_some() => Outcome::Deterministic,
+        Generated::ResponseBodyError(source) => match record.status {
+            Some(status) => Outcome::BodyFailed(status, asked),
+            None => Outcome::of_error(source),
+        },
+        Generated::CommunicationError(source) => Outcome::of_error(source),
+        Generated::InvalidUpgrade(_) | Generated::InvalidRequest(_) | Generated::Custom(_) => {
+            Outcome::Deterministic
+        }
+    }
+}
+
+/// A short name for a failed attempt, for the retry log: no URL, no text from the peer.
+fn outcome_name(error: &GeneratedError, record: &CallRecord) -> &'static str {
+    use progenitor_client::Error as Generated;
+    match error {
+        Generated::ResponseBodyError(_) if record.status.is_some() => "body failed",
+        Generated::CommunicationError(source) | Generated::ResponseBodyError(source) => {
+            describe(source)
+        }
+        _ => "response",
+    }
+}
+
+/// A short kind for an attempt that failed on the wire (no answer, or a body that broke off),
+/// for the call's span: no URL, no text from the peer.
+fn failure_kind(error: &GeneratedError) -> Option<&'static str> {
+    use progenitor_client::Error as Generated;
+    match error {
+        Generated::ResponseBodyError(source) if source.is_timeout() => Some("timeout"),
+        Generated::ResponseBodyError(_) => Some("body"),
+        Generated::CommunicationError(source) => Some(describe(source)),
+        _ => None,
+    }
+}
+
+/// Whether a generated call failed only because a success answer had no body to decode.
+fn is_empty_success(error: &GeneratedError, status: Option<StatusCode>) -> bool {
+    match error {
+        // An undocumented success status (204, say) with nothing in it.
+        progenitor_client::Error::UnexpectedResponse(response) => {
+            response.status().is_success() && response.content_length() == Some(0)
+        }
+        progenitor_client::Error::InvalidResponsePayload(bytes, _) => {
+            status.is_some_and(|s| s.is_success()) && bytes.iter().all(u8::is_ascii_whitespace)
+        }
+        _ => false,
+    }
+}
