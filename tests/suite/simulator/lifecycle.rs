@@ -318,3 +318,16 @@ async fn a_simulator_can_listen_on_a_chosen_port() {
     let err = builder().port(port).start().await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
+
+#[test]
+fn the_handles_can_be_shared_across_tasks_and_snapshots_are_plain_data() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    fn data<
+        T: Clone + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    >() {
+    }
+    shareable::<Simulator>();
+    shareable::<clerk_rbac::simulator::Snapshot>();
+    data::<clerk_rbac::simulator::Snapshot>();
+    data::<clerk_rbac::simulator::PermissionSnapshot>();
+}
