@@ -270,6 +270,14 @@ async fn two_simulators_never_share_ids_unless_seeded_alike() {
 async fn the_client_uses_the_simulators_key_and_base_url() {
     let sim = builder().start().await.unwrap();
     assert!(sim.secret_key().starts_with("sk_test_"));
+    // The key stays out of Debug output, the simulator's and its clients' alike.
+    for shown in [
+        format!("{sim:?}"),
+        format!("{:?}", sim.client()),
+        format!("{:?}", sim.client_builder()),
+    ] {
+        assert!(!shown.contains(sim.secret_key()), "{shown}");
+    }
     assert_eq!(sim.base_url(), format!("http://{}", sim.addr()));
     assert!(sim.addr().ip().is_loopback());
     // `client()` has the default retry policy: a 503 on a GET is retried and succeeds.
