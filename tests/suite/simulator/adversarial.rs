@@ -103,6 +103,16 @@ async fn hostile_ids_in_paths_find_nothing_and_escape_nothing() {
         .json("GET", &format!("/organization_roles/{huge}"), "")
         .await;
     assert_eq!((status, code(&body)), (404, "resource_not_found"));
+    // A path too long to read at all (1 MB) is refused by the HTTP layer before routing.
+    let giant = "y".repeat(1024 * 1024);
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/organization_roles/{giant}", sim.base_url()))
+        .bearer_auth(sim.secret_key())
+        .send()
+        .await;
+    if let Ok(response) = response {
+        assert!(response.status().is_client_error(), "{}", response.status());
+    }
     assert_eq!(sim.snapshot().roles.len(), 2);
     still_serving(&raw).await;
 }
