@@ -5,7 +5,7 @@
 //! Objects are kept by creation sequence number (`seq`), which breaks ties between equal
 //! timestamps and lets role sets and migrations refer to roles whatever their key becomes: a
 //! role key change therefore reaches every role set that holds the role (spec:
-//! UpdateOrganizationRole, "updating the key will cascade").
+//! UpdateOrganizationRole: a new key carries over to the settings that name the role).
 //!
 //! This file holds the records, seeding, lookups, time and the rules several operations share;
 //! each kind of object has the file of its operations, `render` turns records into the crate's
@@ -48,7 +48,7 @@ pub(crate) const CREATOR_REQUIREMENTS: [&str; 3] = [
 ];
 
 /// The most roles one create-role-set or add-roles call may name. Spec: CreateRoleSet
-/// `roles` and AddRolesToRoleSet `role_keys`, "no more than 10".
+/// `roles` and AddRolesToRoleSet `role_keys` allow at most ten.
 pub(crate) const MAX_ROLES_PER_CALL: usize = 10;
 
 /// The reserved prefix of system permission keys. Spec: CreateOrganizationPermission `key`.
@@ -466,8 +466,9 @@ impl State {
     }
 
     /// A role that is some set's creator role must stay eligible. Source: the "Roles and
-    /// permissions" guide, "The Creator role must at least have..."; Clerk's index of errors
-    /// names 422 `organization_missing_creator_role_permissions`.
+    /// permissions" guide, section on the creator role (its three required system
+    /// permissions); Clerk's index of errors names 422
+    /// `organization_missing_creator_role_permissions`.
     fn check_keeps_creator_eligibility(
         &self,
         role: u64,
@@ -491,8 +492,8 @@ impl State {
     // ---- time ----------------------------------------------------------------------------
 
     /// Completes every migration whose time has come: members move to the destination set
-    /// and the replaced set is gone (spec: ReplaceRoleSet, "functionally equivalent to
-    /// deleting the role set"). Called before every request, so what a request sees follows
+    /// and the replaced set is gone (spec: ReplaceRoleSet, which stands in for deleting a role
+    /// set). Called before every request, so what a request sees follows
     /// from the time alone.
     pub(crate) fn settle(&mut self, now: i64) {
         let (done, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.migrations)

@@ -89,8 +89,8 @@ impl State {
     }
 }
 
-/// Spec: UpdateOrganizationPermission and DeleteOrganizationPermission, "System permissions
-/// cannot be updated/deleted"; both document 403. Assumption: Clerk's `ResourceForbidden`
+/// Spec: UpdateOrganizationPermission and DeleteOrganizationPermission: system permissions
+/// can be neither changed nor deleted; both operations document 403. Assumption: Clerk's `ResourceForbidden`
 /// code, `resource_forbidden`.
 fn check_not_system(p: &PermissionRec) -> Result<(), Failure> {
     if p.system {

@@ -89,8 +89,7 @@ impl State {
             None => self.key_from_name(&new.name),
         };
         let roles = self.role_list("roles", &new.roles)?;
-        // Spec: CreateRoleSet, default and creator role "must be one of the roles in the
-        // `roles` array".
+        // Spec: CreateRoleSet, the default and creator role keys must be among `roles`.
         let default_role = self.member_of("default_role_key", &new.default_role_key, &roles)?;
         let creator_role = self.member_of("creator_role_key", &new.creator_role_key, &roles)?;
         self.check_creator_eligible(creator_role)?;
@@ -107,7 +106,8 @@ impl State {
         Ok(self.set_json(seq, now))
     }
 
-    /// Spec: CreateRoleSet, without a key "a key will be generated from the name".
+    /// Spec: CreateRoleSet `key` is optional; without one the server derives a key from the
+    /// name.
     /// Assumption: lowercase, anything else than `[a-z0-9]` becomes `_`, and a number is
     /// appended when the key is taken.
     fn key_from_name(&self, name: &str) -> String {
@@ -148,8 +148,7 @@ impl State {
                 return Err(Failure::duplicate("role set", key));
             }
         }
-        // Spec: UpdateRoleSet, default and creator role "must be an existing role in the role
-        // set". Assumption: `null` leaves them as they are (a set always has both).
+        // Spec: UpdateRoleSet, the default and creator role keys must name roles of the set. Assumption: `null` leaves them as they are (a set always has both).
         let default_role = match &changes.default_role_key {
             Patch::Set(key) => Some(self.member_of("default_role_key", key, &roles)?),
             _ => None,
@@ -211,8 +210,8 @@ impl State {
         }
         let mut roles = set.roles.clone();
         roles.extend(&new_roles);
-        // Spec: AddRolesToRoleSet, the default or creator role may move "to one of the newly
-        // added roles". Assumption: any role of the set after the addition is accepted.
+        // Spec: AddRolesToRoleSet, the optional default and creator role keys move those places
+        // to roles being added. Assumption: any role of the set after the addition is accepted.
         let default_role = add
             .default_role_key
             .as_deref()
@@ -239,9 +238,9 @@ impl State {
     }
 
     /// Spec: ReplaceRoleInRoleSet removes `role_key` from the set and moves its members to
-    /// `to_role_key`, atomically. Source: the "Role Sets" guide, "If you delete a default
-    /// Role, the reassigned Role will be the new default Role" (the same is done here for the
-    /// creator role, which must then be eligible).
+    /// `to_role_key`, atomically. Source: the "Role Sets" guide, on removing a role: when the
+    /// removed role was the default one, the role its members go to becomes the default (done
+    /// here for the creator role too, which must then be eligible).
     pub(crate) fn replace_role(&mut self, key_or_id: &str, body: &[u8], now: i64) -> Answer {
         let seq = self.set_seq(key_or_id)?;
         let swap: ReplaceRole = parse_body(body)?;
@@ -274,8 +273,7 @@ impl State {
     }
 
     /// Spec: ReplaceRoleSet migrates the set's organizations to `dest_role_set_key`;
-    /// `reassignment_mappings` are "required if members have roles that need to be
-    /// reassigned". The answer is the deleted source set; the set stays visible, with its
+    /// `reassignment_mappings` become required when members hold roles the destination lacks. The answer is the deleted source set; the set stays visible, with its
     /// `role_set_migration`, until the migration completes (see [`State::settle`]).
     pub(crate) fn replace_role_set(&mut self, key_or_id: &str, body: &[u8], now: i64) -> Answer {
         let source = self.set_seq(key_or_id)?;

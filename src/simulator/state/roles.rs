@@ -107,10 +107,9 @@ impl State {
         Ok(self.role_json(seq))
     }
 
-    /// Spec: DeleteOrganizationRole, "cannot be deleted if it is currently used as the default
-    /// creator role, domain default role, assigned to any members, or exists in any
-    /// invitations". Here: a set's default or creator role, members in any set, or pending
-    /// invitations. Assumption: refused with 422 and the code
+    /// Spec: DeleteOrganizationRole lists what keeps a role from being deleted: being the
+    /// creator role or a domain default role, members holding it, invitations offering it.
+    /// Here: a set's default or creator role, members in any set, or pending invitations. Assumption: refused with 422 and the code
     /// `organization_role_in_use`, `meta.reason` saying why (Clerk's code is not published).
     pub(crate) fn delete_role(&mut self, id: &str) -> Answer {
         let seq = self.role_seq(id)?;
