@@ -38,8 +38,7 @@ async fn main() -> ExitCode {
     println!("{}", sim.base_url());
     let _ = std::io::stdout().flush();
     eprintln!(
-        "Serving until Ctrl-C. Any sk_test_... or sk_live_... key works, e.g. {}",
-        sim.secret_key()
+        "Serving until Ctrl-C. Any sk_test_... or sk_live_... key works (the prefix picks the rate limit)."
     );
     // Ctrl-C ends the process, and with it the server.
     std::future::pending::<()>().await;

@@ -138,6 +138,13 @@ impl Clerk {
                 }
                 Decision::Stop(gave_up) => {
                     finish(&current, started);
+                    // An attempt that failed before reaching `exec` (the request could not even
+                    // be built) sent nothing, and is not counted.
+                    let made = if record.method.is_some() {
+                        made
+                    } else {
+                        made - 1
+                    };
                     let attempts = Attempts { made, gave_up };
                     return Err(Failed {
                         error,

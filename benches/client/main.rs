@@ -210,15 +210,17 @@ fn mib(bytes: usize) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// The same request as the facade's, written by hand with reqwest and serde_json: same
-/// headers, same timeout, decoded into the same type from the whole body.
+/// The same request as the facade's, written by hand with reqwest and serde_json: the URL built
+/// for the call (`base` + `path`), the same headers, same timeout, decoded into the same type
+/// from the whole body.
 async fn by_hand<T: DeserializeOwned>(
     http: &reqwest::Client,
-    url: &str,
+    base: &str,
+    path: &str,
     query: &[(&str, &str)],
 ) -> T {
     let response = http
-        .get(url)
+        .get(format!("{base}/v1/{path}"))
         .query(query)
         .header(AUTHORIZATION, concat!("Bearer ", "sk_test_benchmarks"))
         .header("clerk-api-version", API_VERSION)
@@ -280,8 +282,7 @@ async fn overhead(server: &Server) {
     println!("## 1. Per-call overhead: facade vs hand-written reqwest + serde_json");
     let clerk = client(&server.url());
     let http = reqwest::Client::new();
-    let one = format!("{}/v1/organization_roles/role_00000001", server.url());
-    let list = format!("{}/v1/organization_roles", server.url());
+    let base = server.url();
 
     let (facade, hand) = compare(
         31,
@@ -293,7 +294,7 @@ async fn overhead(server: &Server) {
                 .await
                 .expect("a role")
         },
-        || by_hand::<Role>(&http, &one, &[]),
+        || by_hand::<Role>(&http, &base, "organization_roles/role_00000001", &[]),
     )
     .await;
     let ratio = facade.as_secs_f64() / hand.as_secs_f64();
@@ -316,7 +317,14 @@ async fn overhead(server: &Server) {
                 .await
                 .expect("a page")
         },
-        || by_hand::<Page<Role>>(&http, &list, &[("limit", "500"), ("offset", "0")]),
+        || {
+            by_hand::<Page<Role>>(
+                &http,
+                &base,
+                "organization_roles",
+                &[("limit", "500"), ("offset", "0")],
+            )
+        },
     )
     .await;
     let ratio = facade.as_secs_f64() / hand.as_secs_f64();
@@ -346,8 +354,9 @@ fn thread_cpu() -> Duration {
 /// facade with the default retry policy (what users run), the facade with retries off, and the
 /// hand-written call. Wall time and this thread's CPU time per call, medians over the rounds.
 async fn in_flight(server: &Server) {
-    const ROUNDS: usize = 20;
-    const CALLS: usize = 1_000;
+    // Short rounds, interleaved, so that the three sides meet the same machine conditions.
+    const ROUNDS: usize = 100;
+    const CALLS: usize = 200;
     const IN_FLIGHT: usize = 8;
     let with_retries = client(&server.url());
     let without_retries = Clerk::builder()
@@ -357,7 +366,7 @@ async fn in_flight(server: &Server) {
         .build()
         .expect("a loopback URL is a valid base");
     let http = reqwest::Client::new();
-    let one = format!("{}/v1/organization_roles/role_00000001", server.url());
+    let base = server.url();
 
     async fn batch<F: Future>(call: impl FnMut(usize) -> F) -> (Duration, Duration) {
         let (wall, cpu) = (Instant::now(), thread_cpu());
@@ -382,7 +391,10 @@ async fn in_flight(server: &Server) {
             let (wall, cpu) = match side {
                 0 => batch(|_| with_retries.organization_roles().get("role_00000001")).await,
                 1 => batch(|_| without_retries.organization_roles().get("role_00000001")).await,
-                _ => batch(|_| by_hand::<Role>(&http, &one, &[])).await,
+                _ => {
+                    let path = "organization_roles/role_00000001";
+                    batch(|_| by_hand::<Role>(&http, &base, path, &[])).await
+                }
             };
             // Round 0 warms the pools up and is not counted.
             if round > 0 {
@@ -570,7 +582,52 @@ async fn memory(server: &Server) {
     println!();
 }
 
+/// `calls <side> <n>`: only `n` GETs of one role by one side (`default-policy`, `retries-off` or
+/// `by-hand`), 8 in flight, after 200 to warm up; for `benches/instructions.sh`, which counts
+/// the instructions each side takes under callgrind.
+async fn calls(server: &Server, side: &str, n: usize) {
+    let base = server.url();
+    let clerk = match side {
+        "retries-off" => Clerk::builder()
+            .secret_key(SECRET_KEY)
+            .base_url(&base)
+            .retry(clerk_rbac::RetryPolicy::none())
+            .build()
+            .expect("a loopback URL is a valid base"),
+        _ => client(&base),
+    };
+    let http = reqwest::Client::new();
+    for n in [200, n] {
+        futures::stream::iter(0..n)
+            .map(|_| async {
+                if side == "by-hand" {
+                    let path = "organization_roles/role_00000001";
+                    black_box(by_hand::<Role>(&http, &base, path, &[]).await);
+                } else {
+                    let role = clerk.organization_roles().get("role_00000001").await;
+                    black_box(role.expect("a role"));
+                }
+            })
+            .buffer_unordered(8)
+            .for_each(|()| async {})
+            .await;
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, side, n] = &args[..]
+        && mode == "calls"
+    {
+        let server = start_server();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        let n = n.parse().expect("a number of calls");
+        runtime.block_on(calls(&server, side, n));
+        return;
+    }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with("--"));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     let server = start_server();

@@ -127,6 +127,9 @@ impl Default for RateLimits {
     }
 }
 
+/// Past this many keys, keys idle for a whole window are forgotten.
+const MAX_TRACKED_KEYS: usize = 1024;
+
 /// A sliding window per secret key: the times of the requests admitted in the last window.
 #[derive(Debug)]
 pub(crate) struct Limiter {
@@ -153,6 +156,14 @@ impl Limiter {
         }
         let limit = self.limits.limit(kind);
         let window = self.limits.window;
+        if self.admitted.len() > MAX_TRACKED_KEYS {
+            // Many different keys (a fuzzing client): forget those with no request in the window.
+            self.admitted.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < window)
+            });
+        }
         let times = self.admitted.entry(key.to_owned()).or_default();
         while times
             .front()
@@ -253,6 +264,16 @@ mod tests {
             limiter
                 .admit("sk_test_a", dev, t0 + Duration::from_secs(10))
                 .is_err()
+        );
+        // Thousands of one-off keys do not pile up once their window has passed.
+        let mut many = Limiter::new(RateLimits::new(1, 1, Duration::from_secs(1)));
+        for i in 0..5_000 {
+            let _ = many.admit(&format!("sk_test_{i}"), dev, t0 + Duration::from_millis(i));
+        }
+        assert!(
+            many.admitted.len() <= MAX_TRACKED_KEYS + 1_001,
+            "{}",
+            many.admitted.len()
         );
         let mut off = Limiter::new(RateLimits::off());
         assert!((0..1000).all(|_| off.admit("sk_test_a", dev, t0).is_ok()));

@@ -10,8 +10,8 @@ const DEFAULT_LIMIT: usize = 10;
 /// The largest `limit` (spec: `LimitParameter.maximum`).
 const MAX_LIMIT: usize = 500;
 
-/// What a list can be ordered by. Spec: each list's `order_by` says "`created_at`, `name`, or
-/// `key`".
+/// What a list can be ordered by. Spec: each list's `order_by` names `created_at`, `name`
+/// and `key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Field {
     CreatedAt,
@@ -59,8 +59,8 @@ impl ListQuery {
                     return Err(Failure::new(
                         422,
                         "form_param_value_too_large",
-                        "Value too large",
-                        format!("The value of limit can't be greater than {MAX_LIMIT}"),
+                        "too large",
+                        format!("`limit` is at most {MAX_LIMIT}, got {n}."),
                     )
                     .param("limit"));
                 }
@@ -113,7 +113,7 @@ fn parse_order(raw: &str) -> Result<Order, Failure> {
             return Err(Failure::value(
                 "order_by",
                 format!(
-                    "{raw} does not match the allowed values for parameter order_by. Allowed values: created_at, name, key, each with an optional + or - prefix"
+                    "`{raw}` is not a sort order here: use created_at, name or key, optionally after + or -."
                 ),
             ));
         }
@@ -136,8 +136,8 @@ pub(crate) fn select<'a, T: Listed>(
     items: impl Iterator<Item = &'a T>,
     q: &ListQuery,
 ) -> (Vec<&'a T>, usize) {
-    // Spec: "exact match for ... ID and partial match for name and key". Assumption: the
-    // partial match ignores case.
+    // Spec: each list's `query` matches an ID whole, and a name or key in part. Assumption:
+    // the partial match ignores case.
     let needle = q.query.as_deref().map(str::to_lowercase);
     let mut matched: Vec<&T> = items
         .filter(|item| match (&q.query, &needle) {

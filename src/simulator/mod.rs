@@ -298,13 +298,22 @@ impl SimulatorBuilder {
 }
 
 /// A running simulator; see the [module documentation](self). Dropping it stops the server.
-#[derive(Debug)]
 pub struct Simulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     base_url: String,
     secret_key: String,
     server: JoinHandle<()>,
+}
+
+/// Shows where the simulator listens; never its secret key or the keys its clients used.
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("base_url", &self.base_url)
+            .field("secret_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Simulator {

@@ -66,26 +66,44 @@ impl Failure {
         Failure::new(
             422,
             "form_param_missing",
-            "is missing",
-            format!("{param} must be included."),
+            "missing",
+            format!("The request needs `{param}`."),
         )
         .param(param)
     }
 
     /// Clerk's `FormInvalidParameterFormat` (422 `form_param_format_invalid`).
     pub(crate) fn format(param: &str, long_message: impl Into<String>) -> Self {
-        Failure::new(422, "form_param_format_invalid", "is invalid", long_message).param(param)
+        Failure::new(
+            422,
+            "form_param_format_invalid",
+            "badly formed",
+            long_message,
+        )
+        .param(param)
     }
 
     /// Clerk's `FormInvalidParameterValue` (422 `form_param_value_invalid`).
     pub(crate) fn value(param: &str, long_message: impl Into<String>) -> Self {
-        Failure::new(422, "form_param_value_invalid", "is invalid", long_message).param(param)
+        Failure::new(
+            422,
+            "form_param_value_invalid",
+            "not accepted",
+            long_message,
+        )
+        .param(param)
     }
 
     /// Clerk's `FormMissingResource` (422 `form_resource_not_found`): a body names an object
     /// that does not exist.
     pub(crate) fn missing_resource(param: &str, long_message: impl Into<String>) -> Self {
-        Failure::new(422, "form_resource_not_found", "is missing", long_message).param(param)
+        Failure::new(
+            422,
+            "form_resource_not_found",
+            "no such object",
+            long_message,
+        )
+        .param(param)
     }
 
     /// Assumption: a duplicate key is refused as Clerk refuses other duplicates of an
@@ -105,10 +123,8 @@ impl Failure {
         Failure::new(
             400,
             "request_body_invalid",
-            "Request body invalid",
-            format!(
-                "The request body is invalid ({detail}). Please consult the API documentation for more information."
-            ),
+            "unreadable body",
+            format!("The request body cannot be used: {detail}."),
         )
     }
 
@@ -117,8 +133,8 @@ impl Failure {
         Failure::new(
             500,
             "internal_clerk_error",
-            "Oops, an unexpected error occurred",
-            "The simulator met an internal error while answering this request.",
+            "internal error",
+            "The simulator failed while answering this request.",
         )
     }
 
@@ -200,16 +216,13 @@ fn classify(path: &str, message: &str) -> Failure {
         return Failure::new(
             422,
             "form_param_unknown",
-            "is unknown",
-            format!("{name} is not a valid parameter for this request."),
+            "unexpected field",
+            format!("This operation takes no `{name}` field."),
         )
         .param(&name);
     }
     if let Some(value) = quoted("unknown variant `") {
-        return Failure::value(
-            &field,
-            format!("{value} does not match one of the allowed values for parameter {field}"),
-        );
+        return Failure::value(&field, format!("`{value}` is not a value `{field}` takes."));
     }
     if message.starts_with("invalid type") || message.starts_with("invalid value") {
         let expected = message
@@ -218,7 +231,7 @@ fn classify(path: &str, message: &str) -> Failure {
         return Failure::new(
             422,
             "form_param_type_invalid",
-            "is invalid",
+            "wrong type",
             format!("`{field}` must be {expected}."),
         )
         .param(&field);

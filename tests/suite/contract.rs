@@ -10,7 +10,7 @@
 
 mod cases;
 mod descriptions;
-mod fragment;
+pub(crate) mod fragment;
 mod instances;
 mod schemas;
 mod wire;

@@ -270,6 +270,14 @@ async fn two_simulators_never_share_ids_unless_seeded_alike() {
 async fn the_client_uses_the_simulators_key_and_base_url() {
     let sim = builder().start().await.unwrap();
     assert!(sim.secret_key().starts_with("sk_test_"));
+    // The key stays out of Debug output, the simulator's and its clients' alike.
+    for shown in [
+        format!("{sim:?}"),
+        format!("{:?}", sim.client()),
+        format!("{:?}", sim.client_builder()),
+    ] {
+        assert!(!shown.contains(sim.secret_key()), "{shown}");
+    }
     assert_eq!(sim.base_url(), format!("http://{}", sim.addr()));
     assert!(sim.addr().ip().is_loopback());
     // `client()` has the default retry policy: a 503 on a GET is retried and succeeds.
@@ -317,4 +325,17 @@ async fn a_simulator_can_listen_on_a_chosen_port() {
     // The same port twice is an I/O error, not a panic.
     let err = builder().port(port).start().await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+}
+
+#[test]
+fn the_handles_can_be_shared_across_tasks_and_snapshots_are_plain_data() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    fn data<
+        T: Clone + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    >() {
+    }
+    shareable::<Simulator>();
+    shareable::<clerk_rbac::simulator::Snapshot>();
+    data::<clerk_rbac::simulator::Snapshot>();
+    data::<clerk_rbac::simulator::PermissionSnapshot>();
 }

@@ -3,6 +3,16 @@
 
 mod support;
 
+mod adversarial;
+mod auth;
+mod contract;
 mod faults;
 mod lifecycle;
+mod lists;
+mod migrations;
+mod permissions;
+mod plan;
+mod role_sets;
+mod roles;
+mod seeding;
 mod snapshots;
