@@ -28,7 +28,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let color = output::color_stdout(cli.global.color);
     match cli.command {
         Command::Schema => {
-            print!("{}", DesiredState::json_schema());
+            say!("{}", DesiredState::json_schema());
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { file } => demo(file.as_deref(), color).await,
@@ -67,7 +67,7 @@ async fn on_instance(
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?,
-                None => print!("{text}"),
+                None => say!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -91,7 +91,7 @@ async fn on_instance(
             if json || !plan.is_empty() {
                 show_plan(&plan, json, color);
             } else {
-                println!("In sync: the instance matches {}.", file.display());
+                sayln!("In sync: the instance matches {}.", file.display());
             }
             Ok(if plan.is_empty() {
                 ExitCode::SUCCESS
@@ -108,11 +108,11 @@ async fn on_instance(
         } => {
             let plan = sync::plan(clerk, &desired, &PlanOptions::new().prune(prune)).await?;
             if !json {
-                print!("{}", plan.render(color));
+                say!("{}", plan.render(color));
             }
             if plan.is_empty() {
                 if json {
-                    print!("{}", combined(&plan, None));
+                    say!("{}", combined(&plan, None));
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -122,7 +122,7 @@ async fn on_instance(
                         "not applying: nobody can confirm, since stdin is not a terminal; run again with --yes to apply without asking",
                     ));
                 }
-                println!();
+                sayln!();
                 if !output::confirm("Apply these changes to the instance?") {
                     return Err(CliError::new("apply cancelled; nothing was changed"));
                 }
@@ -139,10 +139,10 @@ async fn on_instance(
             }
             let report = report?;
             if json {
-                print!("{}", combined(&plan, Some(&report)));
+                say!("{}", combined(&plan, Some(&report)));
             } else {
-                println!();
-                print!("{}", report.render(color));
+                sayln!();
+                say!("{}", report.render(color));
             }
             Ok(if report.is_success() {
                 ExitCode::SUCCESS
@@ -156,9 +156,9 @@ async fn on_instance(
 
 fn show_plan(plan: &Plan, json: bool, color: bool) {
     if json {
-        print!("{}", plan.to_json());
+        say!("{}", plan.to_json());
     } else {
-        print!("{}", plan.render(color));
+        say!("{}", plan.render(color));
     }
 }
 
@@ -186,21 +186,21 @@ async fn demo(file: Option<&Path>, color: bool) -> Result<ExitCode, CliError> {
     };
     let instance = Instance::simulator(None).await?;
     let clerk = &instance.clerk;
-    println!(
+    sayln!(
         "A fresh embedded Clerk simulator (seeded like a new instance); nothing leaves this machine.\n"
     );
 
-    println!("$ clerk-rbac plan {name}");
+    sayln!("$ clerk-rbac plan {name}");
     let plan = sync::plan(clerk, &desired, &PlanOptions::new()).await?;
-    print!("{}", plan.render(color));
+    say!("{}", plan.render(color));
 
-    println!("\n$ clerk-rbac apply {name} --yes");
+    sayln!("\n$ clerk-rbac apply {name} --yes");
     let report = sync::apply(clerk, &plan, &ApplyOptions::new()).await?;
-    print!("{}", report.render(color));
+    say!("{}", report.render(color));
 
-    println!("\n$ clerk-rbac plan {name}");
+    sayln!("\n$ clerk-rbac plan {name}");
     let after = sync::plan(clerk, &desired, &PlanOptions::new()).await?;
-    print!("{}", after.render(color));
+    say!("{}", after.render(color));
     Ok(if report.is_success() && after.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -3,6 +3,32 @@
 
 #![warn(missing_docs)]
 
+/// `print!` that does not panic when stdout is gone (`clerk-rbac plan f.toml | head -3`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that does not panic when stdout is gone.
+macro_rules! sayln {
+    () => {
+        $crate::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {{
+        $crate::output::write_out(format_args!($($arg)*));
+        $crate::output::write_out(format_args!("\n"));
+    }};
+}
+
+/// `eprintln!` that does not panic when stderr is gone.
+macro_rules! complain {
+    ($($arg:tt)*) => {{
+        $crate::output::write_err(format_args!($($arg)*));
+        $crate::output::write_err(format_args!("\n"));
+    }};
+}
+
 mod args;
 mod commands;
 mod instance;
@@ -54,14 +80,14 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            complain!("error: could not start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            complain!("error: {e}");
             ExitCode::FAILURE
         }
     }

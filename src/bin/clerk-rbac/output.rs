@@ -1,11 +1,24 @@
 //! Talking to the person at the terminal: colour, the confirmation prompt, the progress bar.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::{
+    fmt,
+    io::{BufRead, IsTerminal, Write},
+};
 
 use clerk_rbac::sync::{Progress, ProgressFn, describe};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::ColorChoice;
+
+/// Writes to stdout; a reader that went away is no reason to fail, let alone panic.
+pub fn write_out(text: fmt::Arguments<'_>) {
+    let _ = std::io::stdout().lock().write_fmt(text);
+}
+
+/// Writes to stderr, ignoring a closed stream.
+pub fn write_err(text: fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
 
 /// Whether to colour what goes to stdout.
 pub fn color_stdout(choice: ColorChoice) -> bool {
@@ -27,7 +40,7 @@ pub fn can_ask() -> bool {
 
 /// Asks on stderr; true only when the answer is exactly `yes`.
 pub fn confirm(question: &str) -> bool {
-    eprint!("{question} Only 'yes' is accepted: ");
+    write_err(format_args!("{question} Only 'yes' is accepted: "));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
