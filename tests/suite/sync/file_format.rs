@@ -197,3 +197,76 @@ fn a_missing_file_is_an_io_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn hostile_files_get_located_errors_and_never_a_panic() {
+    let cases: &[(&str, &str)] = &[
+        ("[[roles]]\nname = \"A\"\n", "roles[0]"),
+        ("roles = 3\n", "roles"),
+        (
+            "[roles.\"org:a\"]\nname = \"A\"\npermissions = { read = true }\n",
+            "roles.\"org:a\".permissions",
+        ),
+        (
+            "[roles.\"org:a\"]\nname = \"A\"\npermissions = [1, 2]\n",
+            "roles.\"org:a\".permissions[0]",
+        ),
+        (
+            "[roles.\"org:é\\\"\\\\\"]\nname = \"A\"\n",
+            "roles.\"org:é\\\"\\\\\"",
+        ),
+        (
+            "[role_sets.\"role_set:x\"]\nname = \"X\"\ntype = 1979-05-27\ndefault_role = \"org:a\"\ncreator_role = \"org:a\"\nroles = [\"org:a\"]\n",
+            "role_sets.\"role_set:x\".type",
+        ),
+        ("\u{0}\u{1}binary", ""),
+        ("{\"roles\": {}}", ""),
+    ];
+    for (text, key) in cases {
+        let err = DesiredState::from_toml(text, "hostile.toml").unwrap_err();
+        let SyncError::InvalidFile(problems) = &err else {
+            panic!("{err}")
+        };
+        let first = &problems.0[0];
+        assert!(first.location.is_some(), "{text:?}: {err}");
+        if !key.is_empty() {
+            assert_eq!(first.key, *key, "{text:?}: {err}");
+        }
+        let _ = err.to_string();
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("clerk-rbac-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("latin1.toml");
+    std::fs::write(&file, b"[roles.\"org:a\"]\nname = \"Caf\xe9\"\n").unwrap();
+    let err = DesiredState::load(&file).unwrap_err();
+    assert!(matches!(err, SyncError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("latin1.toml"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_large_file_reads_quickly_enough_to_not_matter() {
+    let mut text = String::new();
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "[permissions.\"org:f{}:a{i}\"]\nname = \"P{i}\"\n\n",
+            i % 50
+        ));
+    }
+    for i in 0..500 {
+        text.push_str(&format!(
+            "[roles.\"org:r{i}\"]\nname = \"R{i}\"\npermissions = [{}]\n\n",
+            (0..20)
+                .map(|j| format!("\"org:f{}:a{}\"", (i * 20 + j) % 50, (i * 20 + j) % 5000))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // Every reference above is valid by construction, so the whole file must read.
+    let state = DesiredState::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((state.permissions.len(), state.roles.len()), (5_000, 500));
+}
