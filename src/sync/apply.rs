@@ -498,9 +498,18 @@ async fn await_migration(
     let deadline = tokio::time::Instant::now() + options.migration_timeout;
     loop {
         let last_status;
-        match clerk.role_sets().get(set).await {
-            Err(e) if e.is_not_found() => return Ok(()),
-            Ok(answer) => match answer.role_set_migration {
+        // Listed rather than fetched: a set that is gone is simply absent from the list, not a
+        // 404, so that a normal apply meets no error answer at all.
+        let found = clerk
+            .role_sets()
+            .list()
+            .query(set)
+            .collect_all()
+            .await
+            .map(|sets| sets.into_iter().find(|s| s.key == set));
+        match found {
+            Ok(None) => return Ok(()),
+            Ok(Some(answer)) => match answer.role_set_migration {
                 Some(migration) if migration.status == "completed" => return Ok(()),
                 Some(migration) if migration.status == "failed" => {
                     return Err(StepOutcome::Failed {

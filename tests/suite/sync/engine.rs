@@ -189,6 +189,11 @@ async fn retiring_a_set_waits_for_its_migration_and_moves_its_members() {
         matches!(plan.steps[..], [ref only] if matches!(only.action, Action::RetireRoleSet { .. }))
     );
     assert!(report.is_success(), "{}", report.render(false));
+    assert_eq!(
+        refusals(&sim.requests()),
+        Vec::<String>::new(),
+        "waiting meets no error answer"
+    );
     let snapshot = sim.snapshot();
     assert!(
         snapshot
