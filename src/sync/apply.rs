@@ -12,7 +12,8 @@ use crate::{
 
 use super::{
     error::SyncError,
-    instance::{Fingerprint, Instance, read},
+    instance::{DriftChange, Fingerprint, Instance, read},
+    keys::Kind,
     plan::{Action, Plan, Step},
     report::{ApplyReport, StepOutcome, StepReport},
     schedule::{self, Outcome},
@@ -126,8 +127,19 @@ pub async fn apply(
 ) -> Result<ApplyReport, SyncError> {
     check_steps(plan)?;
     let now = read(clerk).await.map_err(SyncError::Read)?;
-    if let Some(drift) = plan.fingerprint.drift(&Fingerprint::of(&now)) {
-        return Err(SyncError::Stale(drift));
+    if let Some(mut drift) = plan.fingerprint.drift(&Fingerprint::of(&now)) {
+        // A set whose migration the plan waits for may have finished meanwhile: that is the
+        // awaited outcome, not a change behind the plan's back.
+        drift.changes.retain(|item| {
+            !(item.kind == Kind::RoleSet
+                && item.change == DriftChange::Removed
+                && plan.steps.iter().any(
+                    |s| matches!(&s.action, Action::AwaitMigration { set } if *set == item.key),
+                ))
+        });
+        if !drift.changes.is_empty() {
+            return Err(SyncError::Stale(drift));
+        }
     }
     Ok(execute(clerk, plan, &now, options).await)
 }

@@ -306,3 +306,34 @@ async fn export_writes_a_file_that_reads_back() {
     }
     assert_eq!(exported.role_sets.len(), example.role_sets.len());
 }
+
+#[tokio::test]
+async fn a_migration_that_ends_between_plan_and_apply_does_not_make_the_plan_stale() {
+    let sim = clerk_rbac::simulator::Simulator::builder()
+        .rate_limits(clerk_rbac::simulator::RateLimits::off())
+        .migration_duration(std::time::Duration::from_millis(400))
+        .start()
+        .await
+        .unwrap();
+    let clerk = sim.client();
+    apply_text(&clerk, EXAMPLE, false).await;
+    let without_finance =
+        EXAMPLE[..EXAMPLE.find("[role_sets.\"role_set:finance\"]").unwrap()].to_owned();
+    let text = format!(
+        "{without_finance}\n[retired_role_sets.\"role_set:finance\"]\ninto = \"role_set:default\"\n"
+    );
+    let plan = plan_text(&clerk, &text, false).await;
+    let impatient = options().migration_timeout(std::time::Duration::from_millis(20));
+    let report = sync::apply(&clerk, &plan, &impatient).await.unwrap();
+    assert!(!report.is_success(), "the migration outlasts 20 ms");
+    let waiting = plan_text(&clerk, &text, false).await;
+    assert!(
+        matches!(waiting.steps[..], [ref only] if matches!(only.action, Action::AwaitMigration { .. }))
+    );
+    // The migration ends before this plan is applied.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let report = sync::apply(&clerk, &waiting, &options())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_success(), "{}", report.render(false));
+}
