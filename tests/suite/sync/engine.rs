@@ -337,3 +337,23 @@ async fn a_migration_that_ends_between_plan_and_apply_does_not_make_the_plan_sta
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_success(), "{}", report.render(false));
 }
+
+#[tokio::test]
+async fn a_plan_saved_as_json_applies_and_an_edited_one_out_of_order_is_refused_unsent() {
+    let sim = simulator().await;
+    let clerk = sim.client();
+    let plan = plan_text(&clerk, EXAMPLE, false).await;
+    let saved = sync::Plan::from_json(&plan.to_json()).unwrap();
+    assert_eq!(saved, plan);
+
+    let mut edited = saved.clone();
+    let last = edited.steps.len() - 1;
+    edited.steps[0].after = vec![last];
+    sim.clear_requests();
+    let err = sync::apply(&clerk, &edited, &options()).await.unwrap_err();
+    assert!(matches!(err, SyncError::Unplannable(_)), "{err}");
+    assert!(sim.requests().is_empty(), "refused before reading anything");
+
+    let report = sync::apply(&clerk, &saved, &options()).await.unwrap();
+    assert!(report.is_success(), "{}", report.render(false));
+}
