@@ -288,6 +288,17 @@ fn attempts_suffix(attempts: &Attempts) -> String {
 impl Error {
     /// The HTTP status, for errors that come from a response (including one whose body then
     /// failed).
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) {
+    /// use clerk_rbac::StatusCode;
+    /// if let Err(e) = clerk.organization_roles().delete("role_123").await {
+    ///     if e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY) {
+    ///         eprintln!("still in use: {e}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),

@@ -65,7 +65,18 @@ pub fn mutations(requests: &[RecordedRequest]) -> Vec<String> {
         .collect()
 }
 
-/// Requests answered with a 4xx: none, when apply breaks no rule.
+/// Changes the simulator refused (a 4xx to anything but a read): none, when apply breaks no
+/// rule. A read answered 404 is not a refusal: after a lost answer, apply reads the object back
+/// to learn whether its change happened, and "not there" is a possible answer.
+pub fn refused_changes(requests: &[RecordedRequest]) -> Vec<String> {
+    refusals(requests)
+        .into_iter()
+        .filter(|line| !line.starts_with("GET "))
+        .collect()
+}
+
+/// Requests answered with a 4xx, reads included: none, when apply breaks no rule and the
+/// instance answers every request.
 pub fn refusals(requests: &[RecordedRequest]) -> Vec<String> {
     requests
         .iter()

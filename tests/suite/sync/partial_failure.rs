@@ -380,9 +380,9 @@ async fn under_random_server_errors_each_report_is_exact_and_applying_again_conv
             }
         }
         assert!(
-            refusals(&sim.requests()).is_empty(),
+            refused_changes(&sim.requests()).is_empty(),
             "seed {seed}: {:?}",
-            refusals(&sim.requests())
+            refused_changes(&sim.requests())
         );
     }
 }
