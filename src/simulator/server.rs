@@ -147,20 +147,10 @@ async fn answer(
             status,
             retry_after,
         }) => Reply::failure(&injected_failure(status, retry_after), &shared),
-        Some(Effect::Delay(wait)) => {
-            tokio::time::sleep(wait).await;
-            carry_out(
-                &shared,
-                &method,
-                &path,
-                &query,
-                &parts.headers,
-                body,
-                &mut record,
-            )
-            .await?
-        }
-        Some(Effect::ActThenDrop) | None => {
+        Some(Effect::Delay(_) | Effect::ActThenDrop) | None => {
+            if let Some(Effect::Delay(wait)) = effect {
+                tokio::time::sleep(wait).await;
+            }
             carry_out(
                 &shared,
                 &method,

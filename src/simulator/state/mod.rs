@@ -145,59 +145,30 @@ pub(crate) struct State {
     pub(super) rules: Rules,
 }
 
-impl Listed for PermissionRec {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn created_at(&self) -> i64 {
-        self.created_at
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
+/// The record kinds that lists are made of all carry the same listing fields.
+macro_rules! listed {
+    ($($record:ty),+) => {$(
+        impl Listed for $record {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn key(&self) -> &str {
+                &self.key
+            }
+            fn created_at(&self) -> i64 {
+                self.created_at
+            }
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+        }
+    )+};
 }
 
-impl Listed for RoleRec {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn created_at(&self) -> i64 {
-        self.created_at
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-}
-
-impl Listed for SetRec {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn created_at(&self) -> i64 {
-        self.created_at
-    }
-    fn seq(&self) -> u64 {
-        self.seq
-    }
-}
+listed!(PermissionRec, RoleRec, SetRec);
 
 type Answer = Result<Value, Failure>;
 
