@@ -75,10 +75,12 @@
 //!   `https` base URL is refused by [`ClerkBuilder::build`] (unless it is given its own
 //!   [`http_client`](ClerkBuilder::http_client)).
 //! - `schemars`: `schemars::JsonSchema` (schemars 0.8) for the models and request bodies. Off by
-//!   default: it adds a second `syn` to every build.
+//!   default, since calling Clerk does not need it; `sync` turns it on to publish its file's
+//!   JSON Schema.
 //! - `simulator`: [`simulator`], an in-process simulator of Clerk's organization RBAC API on
 //!   loopback, for tests and offline runs.
 //! - `sync`: [`sync`], RBAC as code: export an instance to a TOML file, plan and apply a file.
+//! - `cli`: the `clerk-rbac` program on `sync` (and `simulator`, for `--simulator` and `demo`).
 #![warn(missing_docs)]
 
 mod call;
