@@ -85,6 +85,8 @@
 
 mod call;
 mod call_record;
+#[cfg(any(feature = "simulator", feature = "sync"))]
+mod clerk_rules;
 mod client;
 mod error;
 pub mod generated;
@@ -115,7 +117,9 @@ pub use page::{DEFAULT_CONCURRENCY, Listable, MAX_PAGE_SIZE, Page};
 pub use paginate::ListStream;
 pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
-pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
+pub use requests::{
+    MAX_ROLES_PER_CALL, Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet,
+};
 pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
 pub use retry::{Attempts, GaveUp, RetryPolicy};
 

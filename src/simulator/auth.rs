@@ -88,9 +88,19 @@ pub struct RateLimits {
 
 impl RateLimits {
     /// Clerk's limits (the notes; Clerk's rate limit docs): 100 requests per 10 seconds for a
-    /// development key, 1,000 for a production key. The default.
+    /// development key, 1,000 for a production key, the same figures the client paces itself
+    /// by ([`RateLimit::clerk_development`](crate::RateLimit::clerk_development) and
+    /// [`RateLimit::clerk_production`](crate::RateLimit::clerk_production)). The default.
     pub fn clerk() -> Self {
-        RateLimits::new(100, 1_000, Duration::from_secs(10))
+        let development = crate::RateLimit::clerk_development();
+        let production = crate::RateLimit::clerk_production();
+        // Both of Clerk's limits count over the same window.
+        debug_assert_eq!(development.window, production.window);
+        RateLimits::new(
+            development.requests,
+            production.requests,
+            development.window,
+        )
     }
 
     /// No rate limit at all.

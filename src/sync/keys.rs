@@ -2,10 +2,13 @@
 //!
 //! Role keys are `org:` then lowercase letters, digits and `_`; role-set keys the same after
 //! `role_set:`; permission keys `org:<feature>:<action>` with both parts in the same alphabet.
-//! The `org:sys_` prefix belongs to Clerk's system permissions.
+//! The `org:sys_` prefix belongs to Clerk's system permissions. The shapes themselves live in
+//! `clerk_rules`, shared with the simulator.
+
+use crate::clerk_rules;
 
 /// The prefix Clerk reserves for its own (system) permissions.
-pub const SYSTEM_PERMISSION_PREFIX: &str = "org:sys_";
+pub const SYSTEM_PERMISSION_PREFIX: &str = crate::clerk_rules::SYSTEM_PERMISSION_PREFIX;
 
 /// Which kind of object a key names; it decides the key's shape.
 #[derive(
@@ -43,18 +46,15 @@ impl Kind {
 
 /// Whether `key` is a system permission key (`org:sys_...`).
 pub fn is_system_permission(key: &str) -> bool {
-    key.starts_with(SYSTEM_PERMISSION_PREFIX)
+    clerk_rules::is_system_permission(key)
 }
 
 /// Checks that `key` has the shape keys of `kind` must have; the error says what is wrong.
 pub fn check(kind: Kind, key: &str) -> Result<(), String> {
     let ok = match kind {
-        Kind::Permission => key
-            .strip_prefix("org:")
-            .and_then(|rest| rest.split_once(':'))
-            .is_some_and(|(feature, action)| is_word(feature) && is_word(action)),
-        Kind::Role => key.strip_prefix("org:").is_some_and(is_word),
-        Kind::RoleSet => key.strip_prefix("role_set:").is_some_and(is_word),
+        Kind::Permission => clerk_rules::is_permission_key(key),
+        Kind::Role => clerk_rules::is_role_key(key),
+        Kind::RoleSet => clerk_rules::is_role_set_key(key),
     };
     if ok {
         Ok(())
@@ -66,14 +66,6 @@ pub fn check(kind: Kind, key: &str) -> Result<(), String> {
             kind.key_shape()
         ))
     }
-}
-
-/// One non-empty run of `[a-z0-9_]`.
-fn is_word(part: &str) -> bool {
-    !part.is_empty()
-        && part
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The closest of `candidates` to `word`, if one is close enough to be a likely typo.

@@ -28,7 +28,7 @@ use super::{
 };
 
 /// The most roles Clerk takes in one create-role-set or add-roles call.
-pub const MAX_ROLES_PER_CALL: usize = 10;
+pub use crate::MAX_ROLES_PER_CALL;
 
 /// The system permissions a role needs to be an organization's creator role (Clerk calls such a
 /// role creator-eligible).

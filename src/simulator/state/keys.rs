@@ -1,7 +1,12 @@
 //! Keys and names: the formats the spec gives, checked before anything changes.
 
-use super::SYSTEM_PREFIX;
-use crate::simulator::wire::Failure;
+use crate::{
+    clerk_rules::{
+        SYSTEM_PERMISSION_PREFIX, is_permission_key, is_role_key, is_role_set_key,
+        is_system_permission,
+    },
+    simulator::wire::Failure,
+};
 
 /// Assumption: a name must not be blank.
 pub(super) fn check_name(name: &str) -> Result<(), Failure> {
@@ -11,30 +16,18 @@ pub(super) fn check_name(name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Lowercase letters, digits and `_`, at least one.
-fn is_key_segment(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 /// Spec: CreateOrganizationPermission `key`: `org:<feature>:<action>`, each segment lowercase
 /// letters, digits or `_`; the `org:sys_` prefix is reserved for system permissions.
 pub(crate) fn check_permission_key(key: &str) -> Result<(), Failure> {
-    if key.starts_with(SYSTEM_PREFIX) {
+    if is_system_permission(key) {
         return Err(Failure::format(
             "key",
             format!(
-                "{key}: keys starting with {SYSTEM_PREFIX} are reserved for system permissions."
+                "{key}: keys starting with {SYSTEM_PERMISSION_PREFIX} are reserved for system permissions."
             ),
         ));
     }
-    let well_formed = key
-        .strip_prefix("org:")
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(feature, action)| is_key_segment(feature) && is_key_segment(action));
-    if !well_formed {
+    if !is_permission_key(key) {
         return Err(Failure::format(
             "key",
             format!(
@@ -47,7 +40,7 @@ pub(crate) fn check_permission_key(key: &str) -> Result<(), Failure> {
 
 /// Spec: CreateOrganizationRole `key`: `org:` then lowercase letters, digits and `_`.
 pub(crate) fn check_role_key(key: &str) -> Result<(), Failure> {
-    if !key.strip_prefix("org:").is_some_and(is_key_segment) {
+    if !is_role_key(key) {
         return Err(Failure::format(
             "key",
             format!("{key}: a role key reads org:<name>, in lowercase letters, digits and _."),
@@ -58,7 +51,7 @@ pub(crate) fn check_role_key(key: &str) -> Result<(), Failure> {
 
 /// Spec: CreateRoleSet `key`: `role_set:` then lowercase letters, digits and `_`.
 pub(crate) fn check_role_set_key(key: &str) -> Result<(), Failure> {
-    if !key.strip_prefix("role_set:").is_some_and(is_key_segment) {
+    if !is_role_set_key(key) {
         return Err(Failure::format(
             "key",
             format!(

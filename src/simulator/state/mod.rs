@@ -49,10 +49,7 @@ pub(crate) const CREATOR_REQUIREMENTS: [&str; 3] = [
 
 /// The most roles one create-role-set or add-roles call may name. Spec: CreateRoleSet
 /// `roles` and AddRolesToRoleSet `role_keys` allow at most ten.
-pub(crate) const MAX_ROLES_PER_CALL: usize = 10;
-
-/// The reserved prefix of system permission keys. Spec: CreateOrganizationPermission `key`.
-const SYSTEM_PREFIX: &str = "org:sys_";
+pub(crate) use crate::MAX_ROLES_PER_CALL;
 
 /// Assumption: while a role set is being replaced it cannot be changed or replaced again, and
 /// cannot be a replacement's destination; Clerk's code for this is not published.
