@@ -2,20 +2,17 @@
 //! crate's [`Error`]. Every text kept from a response passes through the client's
 //! [`Redactor`] here, before it is stored.
 
-use reqwest::{
-    StatusCode,
-    header::{HeaderMap, HeaderValue},
-};
+use reqwest::{StatusCode, header::HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
     Error,
-    call_record::{CF_RAY, CallRecord},
+    call_record::CallRecord,
     error::{ApiError, BodyError, DecodeError},
     generated::types::ClerkErrors,
     redact::Redactor,
-    retry::{Attempts, retry_after},
+    retry::Attempts,
 };
 
 /// How much of an unexpected body an error keeps: enough to recognise a proxy's error page,
@@ -35,7 +32,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
     use progenitor_client::Error as Generated;
     let trace_id = || scrubbed_header(call.cf_ray.as_ref(), redactor);
     if let (Some(limit), Some(status)) = (call.too_large, call.status) {
-        // The hooks replaced the body by an empty one; whatever failed next is moot.
+        // The body was refused (unread, or cut at the limit); whatever failed next is moot.
         return Error::ResponseTooLarge {
             status,
             limit,
@@ -45,20 +42,19 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
         };
     }
     match error {
-        Generated::ErrorResponse(response) => {
-            let (status, headers) = (response.status(), response.headers().clone());
-            let mut error = api_error(status, &headers, response.into_inner(), redactor);
-            if let Error::Api(api) = &mut error {
-                api.attempts = attempts;
-            }
-            error
-        }
+        Generated::ErrorResponse(response) => api_error(
+            response.status(),
+            response.into_inner(),
+            &call,
+            attempts,
+            redactor,
+        ),
         Generated::UnexpectedResponse(response) => {
             let status = response.status();
-            let headers = response.headers().clone();
-            // The hooks read the body already; this takes it from memory.
+            // Bounded by the hooks (a declared length within the limit, or a counting body); a
+            // body that fails here still leaves the status to report.
             let body = response.bytes().await.unwrap_or_default();
-            unexpected(status, &headers, &body, attempts, redactor)
+            unexpected(status, &body, &call, attempts, redactor)
         }
         Generated::InvalidResponsePayload(bytes, _) => match call.status {
             // A documented error status whose body is not Clerk's JSON (e.g. a proxy page).
@@ -102,18 +98,19 @@ fn transport(source: reqwest::Error, attempts: Attempts) -> Error {
     Error::Transport { source, attempts }
 }
 
-/// Clerk's error JSON, scrubbed.
+/// Clerk's error JSON, scrubbed; the trace id is Clerk's own, else the response's `cf-ray`.
 fn api_error(
     status: StatusCode,
-    headers: &HeaderMap,
     body: ClerkErrors,
+    call: &CallRecord,
+    attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
     let trace_id = body
         .clerk_trace_id
         .filter(|id| !id.trim().is_empty())
         .map(|id| redactor.scrub_owned(id))
-        .or_else(|| scrubbed_header(headers.get(CF_RAY), redactor));
+        .or_else(|| scrubbed_header(call.cf_ray.as_ref(), redactor));
     let errors = body
         .errors
         .into_iter()
@@ -133,8 +130,8 @@ fn api_error(
         status,
         errors,
         trace_id,
-        retry_after: retry_after(headers),
-        attempts: Default::default(),
+        retry_after: call.retry_after,
+        attempts,
     }))
 }
 
@@ -142,24 +139,18 @@ fn api_error(
 /// excerpt.
 fn unexpected(
     status: StatusCode,
-    headers: &HeaderMap,
     body: &[u8],
+    call: &CallRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
     match serde_json::from_slice::<ClerkErrors>(body) {
-        Ok(clerk) => {
-            let mut error = api_error(status, headers, clerk, redactor);
-            if let Error::Api(api) = &mut error {
-                api.attempts = attempts;
-            }
-            error
-        }
+        Ok(clerk) => api_error(status, clerk, call, attempts, redactor),
         Err(_) => Error::UnexpectedResponse {
             status,
             body: redactor.excerpt(body, EXCERPT_BYTES),
-            trace_id: scrubbed_header(headers.get(CF_RAY), redactor),
-            retry_after: retry_after(headers),
+            trace_id: scrubbed_header(call.cf_ray.as_ref(), redactor),
+            retry_after: call.retry_after,
             attempts,
         },
     }
