@@ -50,15 +50,30 @@ impl Clerk {
     }
 
     /// A client configured from the environment: `CLERK_SECRET_KEY` (required) and
-    /// `CLERK_API_URL` (optional, the API root such as `https://api.clerk.com`).
+    /// `CLERK_API_URL` (optional, the API root such as `https://api.clerk.com`); see
+    /// [`builder_from_env`](Self::builder_from_env) to set more.
     pub fn from_env() -> Result<Self> {
+        Self::builder_from_env()?.build()
+    }
+
+    /// A configuration that starts from the environment, as [`from_env`](Self::from_env) reads
+    /// it: `CLERK_SECRET_KEY` (required) and `CLERK_API_URL` (optional; empty counts as unset).
+    ///
+    /// ```no_run
+    /// let clerk = clerk_rbac::Clerk::builder_from_env()?.clerk_rate_limit().build()?;
+    /// # Ok::<(), clerk_rbac::Error>(())
+    /// ```
+    pub fn builder_from_env() -> Result<ClerkBuilder> {
         let key = std::env::var("CLERK_SECRET_KEY")
             .map_err(|_| Error::Config("CLERK_SECRET_KEY is not set".into()))?;
         let mut builder = Self::builder().secret_key(key);
-        if let Ok(url) = std::env::var("CLERK_API_URL") {
+        if let Some(url) = std::env::var("CLERK_API_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
             builder = builder.base_url(url);
         }
-        builder.build()
+        Ok(builder)
     }
 
     /// Starts a configuration with every option.
@@ -96,6 +111,8 @@ pub struct ClerkBuilder {
     retry: Option<RetryPolicy>,
     max_response_bytes: Option<u64>,
     rate_limit: Option<RateLimit>,
+    /// Set by [`ClerkBuilder::clerk_rate_limit`]: the limit is picked from the key at `build`.
+    rate_limit_for_key: bool,
 }
 
 impl fmt::Debug for ClerkBuilder {
@@ -113,6 +130,7 @@ impl fmt::Debug for ClerkBuilder {
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_for_key", &self.rate_limit_for_key)
             .finish()
     }
 }
@@ -200,6 +218,16 @@ impl ClerkBuilder {
     /// ```
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self.rate_limit_for_key = false;
+        self
+    }
+
+    /// Paces requests to Clerk's limit for the instance of the configured key:
+    /// [`rate_limit`](Self::rate_limit) with [`RateLimit::for_secret_key`], worked out when the
+    /// client is built.
+    pub fn clerk_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self.rate_limit_for_key = true;
         self
     }
 
@@ -216,6 +244,11 @@ impl ClerkBuilder {
             .secret_key
             .ok_or_else(|| Error::Config("a secret key is required".into()))?;
         let authorization = authorization_header(&key)?;
+        let rate_limit = if self.rate_limit_for_key {
+            Some(RateLimit::for_secret_key(&key))
+        } else {
+            self.rate_limit
+        };
         let base = api_root(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
@@ -247,7 +280,7 @@ impl ClerkBuilder {
             self.retry.unwrap_or_default(),
             self.max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-            self.rate_limit,
+            rate_limit,
             per_request,
         );
         Ok(Clerk {
@@ -468,6 +501,31 @@ mod tests {
     #[test]
     fn with_tls_build_accepts_an_https_base_url() {
         assert!(Clerk::new("sk_test_x").is_ok());
+    }
+
+    #[test]
+    fn the_clerk_rate_limit_is_picked_from_the_key() {
+        let limit = |builder: ClerkBuilder| {
+            let clerk = builder.build().unwrap();
+            progenitor_client::ClientInfo::inner(clerk.generated()).rate_limit()
+        };
+        for (key, expected) in [
+            ("sk_live_x", RateLimit::clerk_production()),
+            ("sk_test_x", RateLimit::clerk_development()),
+        ] {
+            let builder = Clerk::builder().secret_key(key).clerk_rate_limit();
+            assert_eq!(limit(builder), Some(expected), "{key}");
+        }
+        // Whichever is set last wins.
+        let own = RateLimit::new(5, Duration::from_secs(1));
+        let builder = Clerk::builder().secret_key("sk_live_x");
+        assert_eq!(limit(builder.clerk_rate_limit().rate_limit(own)), Some(own));
+        let builder = Clerk::builder().secret_key("sk_live_x").rate_limit(own);
+        assert_eq!(
+            limit(builder.clerk_rate_limit()),
+            Some(RateLimit::clerk_production())
+        );
+        assert_eq!(limit(Clerk::builder().secret_key("sk_live_x")), None);
     }
 
     #[test]

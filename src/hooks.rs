@@ -52,7 +52,6 @@ pub struct Hooks(Arc<Settings>);
 struct Settings {
     /// `Bearer <secret key>`, marked sensitive so that `http` never prints it.
     authorization: HeaderValue,
-    user_agent: HeaderValue,
     timeout: Duration,
     /// Whether `pre` adds the key, user agent and timeout to each request: only for a caller's
     /// own HTTP client, since one this crate builds has them as its defaults.
@@ -77,7 +76,6 @@ impl Hooks {
     ) -> Self {
         Hooks(Arc::new(Settings {
             authorization,
-            user_agent: HeaderValue::from_static(USER_AGENT_VALUE),
             timeout,
             per_request,
             retry,
@@ -96,13 +94,19 @@ impl Hooks {
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.0.retry
     }
+
+    /// The client-side rate limit, if one is set.
+    #[cfg(test)]
+    pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
+        self.0.limiter.as_ref().map(|limiter| limiter.limit())
+    }
 }
 
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks")
             .field("authorization", &"Bearer <redacted>")
-            .field("user_agent", &self.0.user_agent)
+            .field("user_agent", &USER_AGENT_VALUE)
             .field("timeout", &self.0.timeout)
             .field("retry", &self.0.retry)
             .field("max_response_bytes", &self.0.max_response_bytes)
@@ -123,7 +127,7 @@ impl ClientHooks<Hooks> for Client {
         if settings.per_request {
             let headers = request.headers_mut();
             headers.insert(AUTHORIZATION, settings.authorization.clone());
-            headers.insert(USER_AGENT, settings.user_agent.clone());
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
             *request.timeout_mut() = Some(settings.timeout);
         }
         Ok(())

@@ -100,6 +100,12 @@ impl Limiter {
         }
     }
 
+    /// The limit it keeps.
+    #[cfg(test)]
+    pub(crate) fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
     /// Waits until a request may be sent and takes a slot for it.
     pub(crate) async fn acquire(self: &Arc<Self>) -> Slot {
         loop {

@@ -109,13 +109,5 @@ pub async fn check(
 /// ([`RateLimit::for_secret_key`](crate::RateLimit::for_secret_key)): what the sync verbs
 /// should run on, so that a large apply never meets a 429.
 pub fn client_from_env() -> crate::Result<Clerk> {
-    let key = std::env::var("CLERK_SECRET_KEY")
-        .map_err(|_| crate::Error::Config("CLERK_SECRET_KEY is not set".into()))?;
-    let mut builder = Clerk::builder()
-        .secret_key(key.as_str())
-        .rate_limit(crate::RateLimit::for_secret_key(&key));
-    if let Ok(url) = std::env::var("CLERK_API_URL") {
-        builder = builder.base_url(url);
-    }
-    builder.build()
+    Clerk::builder_from_env()?.clerk_rate_limit().build()
 }

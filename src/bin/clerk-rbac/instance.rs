@@ -7,7 +7,7 @@ use std::{
 };
 
 use clerk_rbac::{
-    Clerk, RateLimit,
+    Clerk,
     simulator::{Simulator, Snapshot},
 };
 
@@ -23,22 +23,14 @@ pub struct Instance {
 impl Instance {
     /// The instance of CLERK_SECRET_KEY / CLERK_API_URL, paced to its rate limit.
     pub fn from_env() -> Result<Self, CliError> {
-        let key = std::env::var("CLERK_SECRET_KEY").map_err(|_| {
-            CliError::new(
+        if std::env::var_os("CLERK_SECRET_KEY").is_none() {
+            return Err(CliError::new(
                 "CLERK_SECRET_KEY is not set: export the instance's secret key, or run with --simulator",
-            )
-        })?;
-        let mut builder = Clerk::builder()
-            .secret_key(key.as_str())
-            .rate_limit(RateLimit::for_secret_key(&key));
-        if let Some(url) = std::env::var("CLERK_API_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            builder = builder.base_url(url);
+            ));
         }
         // The facade's configuration errors never quote the key.
-        let clerk = builder.build().map_err(|e| CliError::new(e.to_string()))?;
+        let clerk =
+            clerk_rbac::sync::client_from_env().map_err(|e| CliError::new(e.to_string()))?;
         Ok(Instance {
             clerk,
             simulator: None,
@@ -65,7 +57,7 @@ impl Instance {
             .map_err(|e| CliError::new(format!("could not start the embedded simulator: {e}")))?;
         let clerk = sim
             .client_builder()
-            .rate_limit(RateLimit::for_secret_key(sim.secret_key()))
+            .clerk_rate_limit()
             .build()
             .map_err(|e| CliError::new(e.to_string()))?;
         Ok(Instance {
