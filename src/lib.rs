@@ -75,18 +75,22 @@
 //!   `https` base URL is refused by [`ClerkBuilder::build`] (unless it is given its own
 //!   [`http_client`](ClerkBuilder::http_client)).
 //! - `schemars`: `schemars::JsonSchema` (schemars 0.8) for the models and request bodies. Off by
-//!   default, since calling Clerk does not need it; `sync` turns it on to publish its file's
+//!   default, since calling Clerk does not need it; `clerk-rbac-sync` turns it on to publish its file's
 //!   JSON Schema.
-//! - `simulator`: [`simulator`], an in-process simulator of Clerk's organization RBAC API on
-//!   loopback, for tests and offline runs.
-//! - `sync`: [`sync`], RBAC as code: export an instance to a TOML file, plan and apply a file.
-//! - `cli`: the `clerk-rbac` program on `sync` (and `simulator`, for `--simulator` and `demo`).
+//!
+//! # The layers on this client
+//! Each is a crate of its own that uses only this crate's public API:
+//! - `clerk-rbac-simulator`: a local simulator of Clerk's organization RBAC API on loopback,
+//!   for tests and offline runs;
+//! - `clerk-rbac-sync`: RBAC as code: export an instance to a TOML file, plan and apply a file;
+//! - `clerk-rbac-cli`: the `clerk-rbac` program on both.
+//!
+//! Clerk's rules that all of them check (key shapes, system and creator permissions, per-call
+//! limits, rate limits) are in [`rules`].
 #![warn(missing_docs)]
 
 mod call;
 mod call_record;
-#[cfg(any(feature = "simulator", feature = "sync"))]
-mod clerk_rules;
 mod client;
 mod error;
 pub mod generated;
@@ -102,10 +106,7 @@ mod redact;
 mod requests;
 mod resources;
 mod retry;
-#[cfg(feature = "simulator")]
-pub mod simulator;
-#[cfg(feature = "sync")]
-pub mod sync;
+pub mod rules;
 
 pub use client::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -117,11 +118,10 @@ pub use page::{DEFAULT_CONCURRENCY, Listable, MAX_PAGE_SIZE, Page};
 pub use paginate::ListStream;
 pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
-pub use requests::{
-    MAX_ROLES_PER_CALL, Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet,
-};
+pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
 pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
 pub use retry::{Attempts, GaveUp, RetryPolicy};
+pub use rules::MAX_ROLES_PER_CALL;
 
 // The models Clerk returns and the pieces of request bodies, generated from the fragment's
 // schemas; shown in full on this crate's front page.
@@ -135,6 +135,12 @@ pub use generated::types::{
 /// its errors carry: a caller needs no `reqwest` dependency of their own (and if they add one,
 /// it must be the same major version, 0.13).
 pub use reqwest;
+/// The OpenAPI fragment this client is generated from (`openapi/clerk-rbac.json`: the RBAC
+/// operations of Clerk's Backend API, normalized, with our descriptions), as JSON text: for
+/// servers, test doubles and contract tests that check themselves against what the client
+/// expects.
+pub const OPENAPI_FRAGMENT: &str = include_str!("../openapi/clerk-rbac.json");
+
 /// HTTP status codes, to compare with [`Error::status`].
 pub use reqwest::StatusCode;
 

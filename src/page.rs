@@ -39,6 +39,14 @@ pub struct Page<T> {
     pub total_count: i64,
 }
 
+impl<T> Page<T> {
+    /// A page of `data` out of `total_count` matching items: what a server or a test double
+    /// answers a list request with (the struct is non-exhaustive, so this is how to build one).
+    pub fn new(data: Vec<T>, total_count: i64) -> Self {
+        Page { data, total_count }
+    }
+}
+
 impl<T> IntoIterator for Page<T> {
     type Item = T;
     type IntoIter = std::vec::IntoIter<T>;

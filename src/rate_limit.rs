@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use crate::rules;
 use tokio::{sync::Notify, time::Instant};
 
 /// How many requests a client may send in any window of time; see
@@ -48,18 +49,24 @@ impl RateLimit {
 
     /// Clerk's limit for development instances (`sk_test_` keys): 100 requests per 10 s.
     pub fn clerk_development() -> Self {
-        RateLimit::new(100, Duration::from_secs(10))
+        RateLimit::new(
+            rules::DEVELOPMENT_REQUESTS_PER_WINDOW,
+            rules::RATE_LIMIT_WINDOW,
+        )
     }
 
     /// Clerk's limit for production instances (`sk_live_` keys): 1,000 requests per 10 s.
     pub fn clerk_production() -> Self {
-        RateLimit::new(1_000, Duration::from_secs(10))
+        RateLimit::new(
+            rules::PRODUCTION_REQUESTS_PER_WINDOW,
+            rules::RATE_LIMIT_WINDOW,
+        )
     }
 
     /// Clerk's limit for the instance a secret key belongs to: production for `sk_live_` keys,
     /// development (the stricter one) for anything else.
     pub fn for_secret_key(secret_key: &str) -> Self {
-        if secret_key.trim_start().starts_with("sk_live_") {
+        if rules::is_live_key(secret_key) {
             RateLimit::clerk_production()
         } else {
             RateLimit::clerk_development()

@@ -13,11 +13,6 @@ use crate::generated::types::{
     ReplaceRoleSetBody,
 };
 
-/// The most roles Clerk takes in one [`CreateRoleSet`](crate::CreateRoleSet) or
-/// [`AddRoles`](crate::AddRoles) call (the spec's limit on `roles` and `role_keys`); create a
-/// larger set with the first ten and add the rest in further calls.
-pub const MAX_ROLES_PER_CALL: usize = 10;
-
 /// One field of an update: leave it as it is, set it, or clear it with JSON `null`.
 ///
 /// ```

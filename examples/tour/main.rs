@@ -7,7 +7,7 @@
 //! CLERK_SECRET_KEY=sk_test_... cargo run --features simulator --example tour -- --write
 //! ```
 //!
-//! Without `CLERK_SECRET_KEY` the tour starts a simulator (`clerk_rbac::simulator`), so it needs
+//! Without `CLERK_SECRET_KEY` the tour starts a simulator (`clerk_rbac_simulator`), so it needs
 //! no account and changes nothing anywhere. With the key (and `CLERK_API_URL` if set) it talks
 //! to that instance: read-only unless `--write`, which creates permissions, roles and role
 //! sets whose keys contain `clerk_rbac_tour`, and removes them all again at the end (the role
@@ -19,8 +19,9 @@ use std::{error::Error, process::ExitCode, time::Duration};
 
 use clerk_rbac::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, ReplaceRole, ReplaceRoleSet,
-    RoleSetType, UpdatePermission, UpdateRole, UpdateRoleSet, simulator::Simulator,
+    RoleSetType, UpdatePermission, UpdateRole, UpdateRoleSet,
 };
+use clerk_rbac_simulator::Simulator;
 
 type TourResult<T = ()> = Result<T, Box<dyn Error>>;
 

@@ -12,7 +12,3 @@ mod pagination;
 mod paths;
 mod retries;
 mod security;
-#[cfg(feature = "simulator")]
-mod simulator;
-#[cfg(feature = "sync")]
-mod sync;

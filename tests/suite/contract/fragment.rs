@@ -76,9 +76,8 @@ impl Operation {
 
 impl Fragment {
     pub fn load() -> Self {
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/clerk-rbac.json");
-        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("reading {file}: {e}"));
-        let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {file}: {e}"));
+        let doc = serde_json::from_str(clerk_rbac::OPENAPI_FRAGMENT)
+            .unwrap_or_else(|e| panic!("parsing openapi/clerk-rbac.json: {e}"));
         Fragment { doc }
     }
 

@@ -1,0 +1,121 @@
+//! RBAC as code: keep an instance's organization permissions, roles and role sets in step with
+//! a TOML file.
+//!
+//! The four verbs, each on a [`Clerk`] client:
+//! - [`export`]: read the instance and describe it as a [`DesiredState`] (write it with
+//!   [`DesiredState::to_toml`]);
+//! - [`plan()`]: read the instance and diff it against a desired state, giving a [`Plan`];
+//! - [`apply`]: carry a plan out, after checking the instance did not change since it was made;
+//! - [`check`]: plan, and say whether there is anything to do.
+//!
+//! The pure parts work without a server: [`DesiredState::from_toml`] reads and checks a file,
+//! [`plan::plan`] diffs an [`Instance`] against a desired state, and a [`Plan`] renders as text
+//! ([`Plan::render`]) or JSON ([`Plan::to_json`]).
+//!
+//! ```no_run
+//! use clerk_rbac_sync::{self as sync, DesiredState, PlanOptions};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let clerk = sync::client_from_env()?; // paced to the instance's rate limit
+//! let desired = DesiredState::load("rbac.toml")?;
+//! let plan = sync::plan(&clerk, &desired, &PlanOptions::new()).await?;
+//! print!("{}", plan.render(false));
+//! # Ok(())
+//! # }
+//! ```
+
+mod apply;
+mod error;
+mod file;
+mod instance;
+mod keys;
+mod parse;
+pub mod plan;
+mod render;
+mod report;
+mod schedule;
+mod validate;
+mod verify;
+
+pub use apply::{ApplyOptions, Progress, ProgressFn, apply};
+pub use error::{Location, Problem, Problems, SyncError};
+pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
+pub use instance::{
+    Drift, DriftChange, DriftItem, Fingerprint, Instance, ObservedPermission, ObservedRole,
+    ObservedRoleSet, read,
+};
+pub use keys::{Kind, SYSTEM_PERMISSION_PREFIX};
+pub use plan::{
+    Action, Change, ChangeAction, FieldChange, Plan, PlanOptions, Step, Summary, Unmanaged,
+};
+pub use render::PLAN_JSON_VERSION;
+pub use report::{ApplyReport, StepOutcome, StepReport, describe};
+
+use clerk_rbac::Clerk;
+
+/// The example desired-state file shipped with this crate (`examples/rbac.toml`): an invoicing
+/// app's permissions, roles and role sets, what `clerk-rbac demo` plans and applies.
+pub const EXAMPLE_FILE: &str = include_str!("../examples/rbac.toml");
+
+/// Reads the instance and describes everything it holds (system permissions and role sets
+/// being retired left out) as a desired state; planning it against the same instance finds
+/// nothing to do.
+pub async fn export(clerk: &Clerk) -> Result<DesiredState, SyncError> {
+    Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired())
+}
+
+/// Reads the instance and plans `desired` against it; sends nothing that changes anything.
+pub async fn plan(
+    clerk: &Clerk,
+    desired: &DesiredState,
+    options: &PlanOptions,
+) -> Result<Plan, SyncError> {
+    let observed = read(clerk).await.map_err(SyncError::Read)?;
+    plan::plan(&observed, desired, options)
+}
+
+/// What [`check`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The instance matches the file (for what the file manages).
+    InSync,
+    /// The instance differs; the plan says how.
+    Drift(Plan),
+}
+
+impl CheckOutcome {
+    /// The exit status the `check` command uses: 0 in sync, 2 drift (1 is for errors).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CheckOutcome::InSync => 0,
+            CheckOutcome::Drift(_) => 2,
+        }
+    }
+}
+
+/// Reads the instance and says whether it matches `desired`: [`plan()`] for CI, where only
+/// in sync / drift / error matters.
+pub async fn check(
+    clerk: &Clerk,
+    desired: &DesiredState,
+    options: &PlanOptions,
+) -> Result<CheckOutcome, SyncError> {
+    let plan = plan(clerk, desired, options).await?;
+    Ok(if plan.is_empty() {
+        CheckOutcome::InSync
+    } else {
+        CheckOutcome::Drift(plan)
+    })
+}
+
+/// A client from `CLERK_SECRET_KEY` (and `CLERK_API_URL`) paced to the instance's rate limit
+/// ([`RateLimit::for_secret_key`](clerk_rbac::RateLimit::for_secret_key)): what the sync verbs
+/// should run on, so that a large apply never meets a 429.
+pub fn client_from_env() -> clerk_rbac::Result<Clerk> {
+    Clerk::builder_from_env()?.clerk_rate_limit().build()
+}
+
+/// The examples in this crate's README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

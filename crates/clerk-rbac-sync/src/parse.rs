@@ -1,0 +1,491 @@
+//! Reading a desired-state file: TOML syntax, then field names (checked against the published
+//! JSON Schema, so that every typo is reported at once with a suggestion), then value types,
+//! then the rules of `validate.rs`. Every problem names the file, line and key.
+
+use std::{collections::HashMap, ops::Range, path::Path, sync::Arc, sync::OnceLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+use toml::{
+    Spanned,
+    de::{DeTable, DeValue},
+};
+
+use super::{
+    error::{Location, Problem, Problems, SyncError},
+    file::{DesiredState, toml_string},
+    keys::closest,
+    validate,
+};
+
+/// The text a state was read from, and where each key of it is, to locate problems.
+#[derive(Debug, Default)]
+pub(crate) struct Source {
+    /// The file's name as given.
+    pub(crate) path: String,
+    text: String,
+    /// Key path → (span of the key, span of its value).
+    spans: HashMap<String, (Range<usize>, Range<usize>)>,
+}
+
+impl Source {
+    /// Where the key at `path` is written, if it is in the file.
+    pub(crate) fn locate_key(&self, path: &str) -> Option<Location> {
+        self.spans
+            .get(path)
+            .map(|(key, _)| self.location(key.start))
+    }
+
+    /// Where the value of the key at `path` is written, if it is in the file.
+    pub(crate) fn locate_value(&self, path: &str) -> Option<Location> {
+        self.spans
+            .get(path)
+            .map(|(_, value)| self.location(value.start))
+    }
+
+    /// The key path whose value most tightly holds `span`.
+    fn path_of(&self, span: &Range<usize>) -> Option<&str> {
+        self.spans
+            .iter()
+            .filter(|(_, (key, value))| {
+                (value.start <= span.start && span.end <= value.end) || key == span
+            })
+            .min_by_key(|(path, (_, value))| (value.len(), std::cmp::Reverse(path.len())))
+            .map(|(path, _)| path.as_str())
+    }
+
+    fn location(&self, offset: usize) -> Location {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        Location {
+            path: self.path.clone(),
+            line: before.matches('\n').count() + 1,
+            column: self.text[line_start..offset].chars().count() + 1,
+            line_text: self.text[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_owned(),
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A TOML dotted key path: `roles."org:admin".permissions[2]`.
+pub(crate) fn key_path(segments: &[&str]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        push_key(&mut out, segment);
+    }
+    out
+}
+
+fn push_key(out: &mut String, segment: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    let bare = !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        out.push_str(segment);
+    } else {
+        out.push_str(&toml_string(segment));
+    }
+}
+
+/// `path[index]`.
+pub(crate) fn index_path(path: &str, index: usize) -> String {
+    format!("{path}[{index}]")
+}
+
+impl DesiredState {
+    /// Reads a desired-state file's text; `path` names the file in problems.
+    ///
+    /// Fails with [`SyncError::InvalidFile`] listing every problem found, each with the file,
+    /// line, column and key: TOML syntax, unknown fields (with a suggestion), wrong value types,
+    /// bad key shapes, unknown or duplicate references, system permissions defined as managed
+    /// permissions, and the other rules described in the crate's README.
+    ///
+    /// ```
+    /// use clerk_rbac_sync::DesiredState;
+    /// let text = r#"
+    /// [permissions."org:invoices:read"]
+    /// name = "Read invoices"
+    ///
+    /// [roles."org:accountant"]
+    /// name = "Accountant"
+    /// permissions = ["org:invoices:read"]
+    /// "#;
+    /// let state = DesiredState::from_toml(text, "rbac.toml")?;
+    /// assert_eq!(state.roles["org:accountant"].permissions, ["org:invoices:read"]);
+    ///
+    /// let typo = DesiredState::from_toml("[roles.\"org:a\"]\nnmae = \"A\"\n", "rbac.toml");
+    /// let message = typo.unwrap_err().to_string();
+    /// assert!(message.contains("rbac.toml:2:1"), "{message}");
+    /// assert!(message.contains("did you mean `name`?"), "{message}");
+    /// # Ok::<(), clerk_rbac_sync::SyncError>(())
+    /// ```
+    pub fn from_toml(text: &str, path: &str) -> Result<Self, SyncError> {
+        parse(text, path).map_err(|problems| SyncError::InvalidFile(problems.sorted()))
+    }
+
+    /// Reads and checks the desired-state file at `path`; see [`from_toml`](Self::from_toml).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SyncError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| SyncError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+}
+
+fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut source = Source {
+        path: path.to_owned(),
+        text: text.to_owned(),
+        spans: HashMap::new(),
+    };
+    let table = match DeTable::parse(text) {
+        Ok(table) => table,
+        Err(e) => {
+            let location = e.span().map(|span| source.location(span.start));
+            // Name what the error points at (a duplicate key, say), when it is short.
+            let at = e
+                .span()
+                .and_then(|span| text.get(span))
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 80 && !t.contains('\n'));
+            return Err(Problems(vec![Problem {
+                location,
+                key: String::new(),
+                message: match at {
+                    Some(at) => format!("not valid TOML: {} (at `{at}`)", first_line(e.message())),
+                    None => format!("not valid TOML: {}", first_line(e.message())),
+                },
+                help: None,
+            }]));
+        }
+    };
+    index_table(&mut source.spans, "", table.get_ref());
+
+    // Unknown fields are reported, then left out, so that the rest of the file is still
+    // checked and every problem is reported at once.
+    let mut table = table;
+    let mut unknown = Vec::new();
+    let schema = schema();
+    unknown_fields(&source, schema, schema, "", table.get_mut(), &mut unknown);
+
+    let mut state = match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
+        Ok(state) => state,
+        // A field left out may be a typo of a required one: its suggestion says it all.
+        Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
+        Err(e) => {
+            let span = e.span();
+            let key = span
+                .as_ref()
+                .and_then(|span| source.path_of(span))
+                .unwrap_or_default()
+                .to_owned();
+            let location = span.map(|span| source.location(span.start));
+            return Err(Problems(vec![Problem {
+                location,
+                key,
+                message: first_line(e.message()).to_owned(),
+                help: None,
+            }]));
+        }
+    };
+    state.source = Some(Arc::new(source));
+    let mut problems = unknown;
+    problems.extend(validate::check(&state));
+    if problems.is_empty() {
+        Ok(state)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message).trim()
+}
+
+/// Records the spans of every key and array item under `prefix`.
+fn index_table(
+    spans: &mut HashMap<String, (Range<usize>, Range<usize>)>,
+    prefix: &str,
+    table: &DeTable<'_>,
+) {
+    for (key, value) in table {
+        let mut path = prefix.to_owned();
+        push_key(&mut path, key.get_ref());
+        spans.insert(path.clone(), (key.span(), value.span()));
+        index_value(spans, &path, value);
+    }
+}
+
+fn index_value(
+    spans: &mut HashMap<String, (Range<usize>, Range<usize>)>,
+    path: &str,
+    value: &Spanned<DeValue<'_>>,
+) {
+    match value.get_ref() {
+        DeValue::Table(table) => index_table(spans, path, table),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let item_path = index_path(path, i);
+                spans.insert(item_path.clone(), (item.span(), item.span()));
+                index_value(spans, &item_path, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The file format's JSON Schema, parsed once.
+fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(&DesiredState::json_schema())
+            .unwrap_or_else(|e| unreachable!("the generated schema is JSON: {e}"))
+    })
+}
+
+/// Follows a `$ref` to `#/definitions/...`.
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .strip_prefix("#/definitions/")
+            .and_then(|name| root["definitions"].get(name))
+            .map_or(schema, |target| resolve(root, target)),
+        None => schema,
+    }
+}
+
+/// Reports every key the schema does not allow, with the closest allowed name.
+fn unknown_fields(
+    source: &Source,
+    root: &Value,
+    schema: &Value,
+    prefix: &str,
+    table: &mut DeTable<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    let schema = resolve(root, schema);
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let additional = schema.get("additionalProperties");
+    let mut unknown = Vec::new();
+    for (key, value) in table.iter_mut() {
+        let mut path = prefix.to_owned();
+        push_key(&mut path, key.get_ref());
+        let child = match (
+            properties.and_then(|p| p.get(key.get_ref().as_ref())),
+            additional,
+        ) {
+            (Some(child), _) => child,
+            (None, Some(Value::Bool(false))) => {
+                let allowed = properties
+                    .into_iter()
+                    .flat_map(|p| p.keys().map(String::as_str));
+                let help = closest(key.get_ref(), allowed)
+                    .map(|suggestion| format!("did you mean `{suggestion}`?"))
+                    .or_else(|| {
+                        let names: Vec<String> = properties
+                            .into_iter()
+                            .flat_map(|p| p.keys().map(|k| format!("`{k}`")))
+                            .collect();
+                        (!names.is_empty()).then(|| format!("expected one of {}", names.join(", ")))
+                    });
+                problems.push(Problem {
+                    location: Some(source.location(key.span().start)),
+                    key: path,
+                    message: format!("unknown field `{}`", key.get_ref()),
+                    help,
+                });
+                unknown.push(key.clone());
+                continue;
+            }
+            (None, Some(child)) if child.is_object() => child,
+            _ => continue,
+        };
+        if let DeValue::Table(inner) = value.get_mut() {
+            unknown_fields(source, root, child, &path, inner, problems);
+        }
+    }
+    for key in &unknown {
+        table.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, "rbac.toml") {
+            Ok(_) => panic!("expected problems in:\n{text}"),
+            Err(problems) => problems.sorted().0,
+        }
+    }
+
+    #[test]
+    fn key_paths_quote_only_what_toml_needs_quoted() {
+        assert_eq!(
+            key_path(&["roles", "org:admin", "name"]),
+            "roles.\"org:admin\".name"
+        );
+        assert_eq!(key_path(&["role_sets"]), "role_sets");
+        assert_eq!(
+            index_path("roles.\"org:a\".permissions", 2),
+            "roles.\"org:a\".permissions[2]"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let found = problems("[roles.\"org:a\"]\nname = \"A\nx = 1\n");
+        assert_eq!(found.len(), 1);
+        let at = found[0].location.as_ref().expect("located");
+        assert_eq!((at.path.as_str(), at.line), ("rbac.toml", 2));
+        assert!(
+            found[0].message.starts_with("not valid TOML"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn every_unknown_field_is_reported_with_a_suggestion() {
+        let text = "\
+[roles.\"org:a\"]
+nmae = \"A\"
+permisions = []
+
+[role_set.\"role_set:x\"]
+name = \"X\"
+";
+        let found = problems(text);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert_eq!(found[0].key, "roles.\"org:a\".nmae");
+        assert_eq!(found[0].location.as_ref().unwrap().line, 2);
+        assert_eq!(found[0].help.as_deref(), Some("did you mean `name`?"));
+        assert_eq!(
+            found[1].help.as_deref(),
+            Some("did you mean `permissions`?")
+        );
+        assert_eq!(found[2].key, "role_set");
+        assert_eq!(found[2].location.as_ref().unwrap().line, 5);
+        assert_eq!(found[2].help.as_deref(), Some("did you mean `role_sets`?"));
+    }
+
+    #[test]
+    fn an_unknown_field_far_from_every_name_lists_the_names() {
+        let found = problems("[permissions.\"org:a:b\"]\nname = \"B\"\ncolour = \"red\"\n");
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("expected one of `description`, `name`, `renamed_from`")
+        );
+    }
+
+    #[test]
+    fn unknown_fields_in_inline_tables_are_found_too() {
+        let text =
+            "retired_role_sets = { \"role_set:old\" = { into = \"role_set:new\", moves = {} } }\n";
+        let found = problems(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "retired_role_sets.\"role_set:old\".moves");
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("expected one of `into`, `move_members`")
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key_and_line() {
+        let found = problems("\n[roles.\"org:a\"]\nname = 3\n");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].key, "roles.\"org:a\".name");
+        assert_eq!(found[0].location.as_ref().unwrap().line, 3);
+        assert!(found[0].message.contains("string"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn a_missing_field_names_the_table() {
+        let found = problems("[permissions.\"org:a:b\"]\ndescription = \"d\"\n");
+        assert_eq!(found[0].key, "permissions.\"org:a:b\"");
+        assert!(
+            found[0].message.contains("missing field `name`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_bad_role_set_type_is_located() {
+        let text = "[roles.\"org:a\"]\nname = \"A\"\n\n[role_sets.\"role_set:x\"]\nname = \"X\"\ntype = \"default\"\ndefault_role = \"org:a\"\ncreator_role = \"org:a\"\nroles = [\"org:a\"]\n";
+        let found = problems(text);
+        assert_eq!(found[0].key, "role_sets.\"role_set:x\".type");
+        assert_eq!(found[0].location.as_ref().unwrap().line, 6);
+    }
+
+    #[test]
+    fn duplicate_tables_are_refused_by_toml_itself() {
+        let found = problems("[roles.\"org:a\"]\nname = \"A\"\n[roles.\"org:a\"]\nname = \"B\"\n");
+        assert_eq!(found[0].location.as_ref().unwrap().line, 3);
+        assert!(
+            found[0].message.contains("duplicate key (at `\"org:a\"`)"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let found = problems("[roles.\"org:a\"]\nname = \"é\"\nnmae = 1\n");
+        assert_eq!(found[0].location.as_ref().unwrap().column, 1);
+        let found = problems("[roles.\"org:a\"]\nname = \"é\" ; x = 1\n");
+        assert_eq!(found[0].location.as_ref().unwrap().line, 2);
+    }
+
+    #[test]
+    fn unknown_fields_and_broken_rules_are_reported_together() {
+        let found = problems(
+            "[roles.\"org:a\"]\nname = \"A\"\ncolour = \"red\"\npermissions = [\"org:nope:x\"]\n",
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].message.starts_with("unknown field `colour`"));
+        assert!(
+            found[1]
+                .message
+                .starts_with("unknown permission `org:nope:x`")
+        );
+    }
+
+    #[test]
+    fn a_typo_of_a_required_field_is_reported_once() {
+        let found = problems("[roles.\"org:a\"]\nnmae = \"A\"\n");
+        assert_eq!(found.len(), 1, "no extra 'missing field': {found:#?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        assert!(parse("\u{feff}[permissions.\"org:a:b\"]\nname = \"B\"\n", "f").is_ok());
+    }
+
+    #[test]
+    fn an_empty_file_manages_nothing() {
+        let state = parse("# nothing yet\n", "f").unwrap();
+        assert_eq!(state, DesiredState::new());
+    }
+}

@@ -1,0 +1,18 @@
+//! The sync engine (`clerk_rbac_sync`): the file format, the planner, rendering, and (with
+//! the simulator) the verbs end to end.
+
+mod fixtures;
+
+mod file_format;
+mod planner;
+mod rendering;
+
+mod live;
+
+mod engine;
+
+mod partial_failure;
+
+mod requests;
+
+mod convergence;
