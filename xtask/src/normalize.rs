@@ -17,6 +17,11 @@ pub const PATH_PREFIXES: &[&str] = &[
     "/role_sets",
 ];
 
+/// Rule 1, beyond the prefixes: single operations the fragment holds too, as (path, method).
+/// The instance's organization settings say what Clerk allows (role and role-set quotas, the
+/// creator and domain default roles); their PATCH changes the whole instance and stays out.
+pub const OPERATIONS: &[(&str, &str)] = &[("/instance/organization_settings", "get")];
+
 /// The fragment's `info.title`.
 pub const FRAGMENT_TITLE: &str = "Clerk Backend API: organization RBAC fragment";
 
@@ -97,11 +102,15 @@ pub fn normalize(spec: &Value, provenance: &Provenance) -> Result<Value> {
 fn select(paths: &Map<String, Value>) -> Result<Map<String, Value>> {
     let mut selected = Map::new();
     for (path, item) in paths {
-        let wanted = PATH_PREFIXES.iter().any(|prefix| {
+        let every_method = PATH_PREFIXES.iter().any(|prefix| {
             path.strip_prefix(prefix)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         });
-        if !wanted {
+        let wanted = |method: &str| {
+            METHODS.contains(&method)
+                && (every_method || OPERATIONS.contains(&(path.as_str(), method)))
+        };
+        if !every_method && !OPERATIONS.iter().any(|(single, _)| single == path) {
             continue;
         }
         let item = item
@@ -109,7 +118,7 @@ fn select(paths: &Map<String, Value>) -> Result<Map<String, Value>> {
             .ok_or_else(|| format!("paths.{path} is not an object"))?;
         let kept: Map<String, Value> = item
             .iter()
-            .filter(|(key, _)| METHODS.contains(&key.as_str()) || *key == "parameters")
+            .filter(|(key, _)| wanted(key) || *key == "parameters")
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         if kept.keys().any(|key| key != "parameters") {
@@ -263,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn selection_matches_whole_segments_and_keeps_operations_and_path_parameters_only() {
+    fn selection_keeps_whole_segments_single_operations_and_path_parameters_only() {
         let paths = json!({
             "/organization_roles/{id}": {
                 "summary": "dropped",
@@ -273,15 +282,22 @@ mod tests {
             },
             "/role_sets/{id}/empty": {"parameters": []},
             "/role_sets_archive": {"get": {}},
-            "/users": {"get": {"operationId": "ListUsers"}}
+            "/users": {"get": {"operationId": "ListUsers"}},
+            "/instance/organization_settings": {
+                "get": {"operationId": "GetSettings"},
+                "patch": {"operationId": "UpdateSettings"}
+            }
         });
         let selected = select(paths.as_object().unwrap()).unwrap();
         assert_eq!(
             Value::Object(selected),
-            json!({"/organization_roles/{id}": {
-                "parameters": [{"name": "id", "in": "path"}],
-                "get": {"operationId": "GetRole"}
-            }})
+            json!({
+                "/organization_roles/{id}": {
+                    "parameters": [{"name": "id", "in": "path"}],
+                    "get": {"operationId": "GetRole"}
+                },
+                "/instance/organization_settings": {"get": {"operationId": "GetSettings"}}
+            })
         );
         let err = select(json!({"/users": {"get": {}}}).as_object().unwrap()).unwrap_err();
         assert!(

@@ -52,8 +52,9 @@ pub(crate) fn hoist_request_bodies(fragment: &mut Value) -> Result<()> {
 /// Rule 5: the schemas responses use (and request bodies do not) tolerate what a newer server
 /// may send, while request schemas stay as strict as the spec says. In each:
 /// `additionalProperties: false` goes; a one-value `enum` (a constant such as `object: "role"`)
-/// goes; a several-value `enum` moves to a named schema `<Schema><Property>` (which `build.rs`
-/// makes an open enum), behind `allOf` if the property is nullable; and `required` loses nullable
+/// goes; a several-value `enum` moves to a named schema `<Schema><Property>` (for the items of an
+/// array, `<Schema><Property>Item`), which `build.rs` makes an open enum, behind `allOf` if the
+/// property is nullable; and `required` loses nullable
 /// properties and [`SERVER_OMITTED_FIELD`]. A schema both sides use is an error naming it.
 pub(crate) fn loosen_response_schemas(fragment: &mut Value) -> Result<()> {
     let from_responses = schemas_reached_from(fragment, "responses");
@@ -92,28 +93,11 @@ fn loosen_schema(name: &str, schema: &mut Map<String, Value>) -> Vec<(String, Va
         if is_nullable {
             nullable.insert(property.clone());
         }
-        match property_schema["enum"].as_array().map(Vec::len) {
-            Some(1) => {
-                if let Some(constant) = property_schema.as_object_mut() {
-                    constant.remove("enum");
-                }
-            }
-            Some(2..) => {
-                let enum_name = format!("{name}{}", pascal_case(property));
-                let reference = json!({"$ref": format!("#/components/schemas/{enum_name}")});
-                // OpenAPI 3.0 ignores the siblings of a `$ref`, hence the `allOf`.
-                let replacement = match is_nullable {
-                    true => json!({"allOf": [reference], "nullable": true}),
-                    false => reference,
-                };
-                let mut named = std::mem::replace(property_schema, replacement);
-                if let Some(named) = named.as_object_mut() {
-                    named.remove("nullable");
-                }
-                moved.push((enum_name, named));
-            }
-            _ => {}
+        let enum_name = format!("{name}{}", pascal_case(property));
+        if let Some(items) = property_schema.get_mut("items") {
+            moved.extend(open_enum(items, format!("{enum_name}Item")));
         }
+        moved.extend(open_enum(property_schema, enum_name));
     }
     if let Some(Value::Array(required)) = schema.get_mut("required") {
         required.retain(|field| {
@@ -126,6 +110,33 @@ fn loosen_schema(name: &str, schema: &mut Map<String, Value>) -> Vec<(String, Va
         }
     }
     moved
+}
+
+/// Opens the `enum` of `site`: one value (a constant such as `object: "role"`) is dropped;
+/// several move to a schema named `enum_name`, returned with it, that `site` refers to.
+fn open_enum(site: &mut Value, enum_name: String) -> Option<(String, Value)> {
+    match site["enum"].as_array().map(Vec::len) {
+        Some(1) => {
+            if let Some(constant) = site.as_object_mut() {
+                constant.remove("enum");
+            }
+            None
+        }
+        Some(2..) => {
+            let reference = json!({"$ref": format!("#/components/schemas/{enum_name}")});
+            // OpenAPI 3.0 ignores the siblings of a `$ref`, hence the `allOf`.
+            let replacement = match site["nullable"] == true {
+                true => json!({"allOf": [reference], "nullable": true}),
+                false => reference,
+            };
+            let mut named = std::mem::replace(site, replacement);
+            if let Some(named) = named.as_object_mut() {
+                named.remove("nullable");
+            }
+            Some((enum_name, named))
+        }
+        _ => None,
+    }
 }
 
 /// The schemas reached, through any chain of `$ref`s, from the operations' `part`
@@ -201,7 +212,8 @@ mod tests {
                 "object": {"type": "string", "enum": ["thing"]},
                 "state": {"type": "string", "enum": ["on", "off"]},
                 "role_kind": {"type": "string", "enum": ["a", "b"], "nullable": true, "default": "a"},
-                "note": {"type": "string", "nullable": true}
+                "note": {"type": "string", "nullable": true},
+                "modes": {"type": "array", "items": {"type": "string", "enum": ["x", "y"]}}
             }
         });
         let mut fragment = fixture(strict.clone(), strict.clone());
@@ -217,9 +229,14 @@ mod tests {
                     "object": {"type": "string"},
                     "state": {"$ref": "#/components/schemas/ThingState"},
                     "role_kind": {"allOf": [{"$ref": "#/components/schemas/ThingRoleKind"}], "nullable": true},
-                    "note": {"type": "string", "nullable": true}
+                    "note": {"type": "string", "nullable": true},
+                    "modes": {"type": "array", "items": {"$ref": "#/components/schemas/ThingModesItem"}}
                 }
             })
+        );
+        assert_eq!(
+            schemas["ThingModesItem"],
+            json!({"type": "string", "enum": ["x", "y"]})
         );
         assert_eq!(
             schemas["ThingState"],
