@@ -1,0 +1,141 @@
+//! The whole-process figure of section 1: each side runs in a process of its own, on a
+//! multi-thread runtime built as `#[tokio::main]` builds it, and reports the CPU time its whole
+//! process used (every thread: the caller's, the runtime's workers, reqwest's connection tasks).
+//! The loopback server stays in the parent process, so none of its work is counted.
+//!
+//! The parent starts one child per side (`worker <base URL> <side>`), which warms up and then
+//! waits. Each round, the parent asks every child in turn, in a rotating order, for a batch of
+//! calls; a child answers with what the batch cost its process. Only one child works at a time.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use super::{Side, drive, median, micros};
+
+/// Rounds counted, after one that is not.
+const ROUNDS: usize = 20;
+/// Calls per side in each round.
+const CALLS: usize = 1_000;
+
+/// CPU time (user + system) this process has used, all threads together.
+fn process_cpu() -> Duration {
+    // SAFETY: `getrusage` fills the struct it is given; an all-zero `rusage` is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a pointer to a live struct.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(status, 0, "getrusage");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The child: runs batches of calls for one side as the parent asks, on a multi-thread runtime.
+/// Reads a number of calls per line on stdin and answers `<cpu ns> <wall ns>` per line.
+pub fn worker(base: &str, side: &str) {
+    let side = Side::parse(side);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime");
+    let caller = side.caller(base);
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout();
+    for line in stdin.lock().lines() {
+        let calls: usize = line.expect("a line").trim().parse().expect("a number");
+        let (wall, cpu) = (Instant::now(), process_cpu());
+        runtime.block_on(drive(calls, &caller));
+        let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
+        writeln!(stdout, "{} {}", cpu.as_nanos(), wall.as_nanos()).expect("stdout");
+        stdout.flush().expect("stdout");
+    }
+}
+
+struct Worker {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn start(base: &str, side: Side) -> Worker {
+        let mut child = Command::new(std::env::current_exe().expect("this benchmark's path"))
+            .args(["worker", base, side.name()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("a worker process");
+        let input = child.stdin.take().expect("piped stdin");
+        let output = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Worker {
+            child,
+            input,
+            output,
+        }
+    }
+
+    /// Has the child make `calls` calls; what they cost its process (CPU, wall).
+    fn batch(&mut self, calls: usize) -> (Duration, Duration) {
+        writeln!(self.input, "{calls}").expect("worker stdin");
+        self.input.flush().expect("worker stdin");
+        let mut line = String::new();
+        self.output.read_line(&mut line).expect("worker stdout");
+        let mut fields = line
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().expect("ns"));
+        let (cpu, wall) = (fields.next().expect("cpu"), fields.next().expect("wall"));
+        (Duration::from_nanos(cpu), Duration::from_nanos(wall))
+    }
+
+    fn stop(self) {
+        let Worker {
+            mut child, input, ..
+        } = self;
+        drop(input);
+        child.wait().expect("the worker ends");
+    }
+}
+
+/// Runs the comparison against the server at `base` and prints per-call figures and ratios.
+pub fn compare(base: &str) {
+    let sides = Side::ALL;
+    let mut workers: Vec<Worker> = sides.iter().map(|&s| Worker::start(base, s)).collect();
+    let mut cpu: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
+    let mut wall: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
+    let mut total: Vec<Duration> = vec![Duration::ZERO; sides.len()];
+    for round in 0..=ROUNDS {
+        for turn in 0..sides.len() {
+            let side = (round + turn) % sides.len();
+            let (c, w) = workers[side].batch(CALLS);
+            // Round 0 warms the pools and caches up and is not counted.
+            if round > 0 {
+                cpu[side].push(c / CALLS as u32);
+                wall[side].push(w / CALLS as u32);
+                total[side] += c;
+            }
+        }
+    }
+    for worker in workers {
+        worker.stop();
+    }
+    let floor = sides.len() - 1;
+    let (floor_cpu, floor_total) = (median(cpu[floor].clone()), total[floor]);
+    println!(
+        "one role, 8 in flight, each side in a process of its own on a multi-thread runtime, \
+         {} calls per side in {ROUNDS} interleaved rounds, process CPU (user + system):",
+        ROUNDS * CALLS
+    );
+    for (i, side) in sides.iter().enumerate() {
+        let median_cpu = median(cpu[i].clone());
+        println!(
+            "  {:<15} CPU {} per call (median round) | ratio {:.3} | all rounds ratio {:.3} | wall {}",
+            side.label(),
+            micros(median_cpu),
+            median_cpu.as_secs_f64() / floor_cpu.as_secs_f64(),
+            total[i].as_secs_f64() / floor_total.as_secs_f64(),
+            micros(median(wall[i].clone())),
+        );
+    }
+    println!();
+}
