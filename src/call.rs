@@ -1,13 +1,16 @@
 //! One facade call from start to end: its attempts, the waits between them, and the error it
 //! ends with.
 //!
-//! Each attempt runs the generated operation afresh (progenitor builds the request, the hooks
-//! send it, progenitor reads and decodes the body), so nothing has to be copied up front for a
-//! retry that almost never happens, and a body that breaks off is an attempt outcome like any
-//! other. After a failed attempt, [`decide`] (pure, in `retry.rs`) says whether to go again;
-//! when it says stop, the failure is mapped to [`Error`] (in `mapping.rs`).
+//! The loop below owns each attempt. It makes the attempt's client (an [`AttemptClient`],
+//! whose hooks carry the attempt's context), hands it to `attempt`, which runs one generated
+//! operation on it (progenitor builds the request, the `exec` hook sends it, progenitor reads
+//! and decodes the body), and then takes back the [`AttemptRecord`] the hooks filled in. A
+//! retry rebuilds its request from scratch, so nothing is copied up front for a retry that
+//! almost never happens, and a body that breaks off is an attempt outcome like any other. After
+//! a failed attempt, [`decide`] (pure, in `retry.rs`) says whether to go again; when it says
+//! stop, the failure is mapped to [`Error`] (in `mapping.rs`) with the last attempt's record.
 
-use std::{future::Future, time::Instant};
+use std::{future::Future, pin::Pin, time::Instant};
 
 use progenitor_client::{ClientInfo, ResponseValue};
 use reqwest::StatusCode;
@@ -16,12 +19,17 @@ use tracing::Span;
 
 use crate::{
     Clerk, DeletedObject, Error, Result,
-    call_record::{CallRecord, with_call_record},
+    attempt::{AttemptClient, AttemptRecord},
     generated::types::ClerkErrors,
-    hooks::describe,
+    hooks::{describe, over_limit},
     mapping,
     retry::{Attempts, Decision, Outcome, decide},
 };
+
+/// One attempt of a generated operation, made on the attempt's client. Boxed: the generated
+/// future is kilobytes, and would otherwise be copied into every layer of the call's own
+/// future (and naming its lifetime is what lets it borrow the attempt's client).
+pub(crate) type Attempt<'a, T> = Pin<Box<dyn Future<Output = Generated<T>> + Send + 'a>>;
 
 /// What a generated operation's future resolves to.
 pub(crate) type Generated<T> = std::result::Result<ResponseValue<T>, GeneratedError>;
@@ -31,17 +39,19 @@ pub(crate) type GeneratedError = progenitor_client::Error<ClerkErrors>;
 /// How a call failed for good: the last attempt's error and record, and the attempts made.
 struct Failed {
     error: GeneratedError,
-    record: CallRecord,
+    record: AttemptRecord,
     attempts: Attempts,
 }
 
 impl Clerk {
-    /// Runs a generated operation (`attempt` makes one try of it) until it succeeds or the retry
-    /// policy stops, and maps a failure onto [`Error`].
-    pub(crate) async fn send<T, F>(&self, attempt: impl Fn() -> F) -> Result<T>
+    /// Runs a generated operation (`attempt` makes one try of it on the client it is given)
+    /// until it succeeds or the retry policy stops, and maps a failure onto [`Error`].
+    pub(crate) async fn send<'call, T>(
+        &self,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
+    ) -> Result<T>
     where
         T: DeserializeOwned,
-        F: Future<Output = Generated<T>>,
     {
         match self.attempts(attempt).await {
             Ok(value) => Ok(value),
@@ -56,15 +66,12 @@ impl Clerk {
     /// proxy or a later API version may send) means the deletion was done: the caller gets a
     /// `DeletedObject` for `object` and `id` rather than an error about a body that was never
     /// promised.
-    pub(crate) async fn send_deletion<F>(
+    pub(crate) async fn send_deletion<'call>(
         &self,
-        attempt: impl Fn() -> F,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, DeletedObject>,
         object: &str,
         id: &str,
-    ) -> Result<DeletedObject>
-    where
-        F: Future<Output = Generated<DeletedObject>>,
-    {
+    ) -> Result<DeletedObject> {
         match self.attempts(attempt).await {
             Ok(value) => Ok(value),
             Err(failed) if is_empty_success(&failed.error, failed.record.status) => {
@@ -86,29 +93,35 @@ impl Clerk {
     }
 
     /// The attempt loop.
-    async fn attempts<T, F>(&self, attempt: impl Fn() -> F) -> std::result::Result<T, Failed>
-    where
-        F: Future<Output = Generated<T>>,
-    {
+    async fn attempts<'call, T>(
+        &self,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
+    ) -> std::result::Result<T, Failed> {
         let policy = ClientInfo::inner(self.generated()).retry_policy();
         let started = Instant::now();
         let mut made = 0_u32;
+        // The call's span, opened by the first attempt's `exec`, handed to each next attempt.
         let mut span = None;
         loop {
             made = made.saturating_add(1);
-            // Boxed: the generated future is kilobytes, and would otherwise be copied into every
-            // layer of the call's own future.
-            let (outcome, mut record) = with_call_record(span.take(), Box::pin(attempt())).await;
+            let client = AttemptClient::new(self.generated(), span.take());
+            let outcome = attempt(&client).await;
+            let mut record = client.into_record();
             span = record.span.take();
             let current = span.clone().unwrap_or_else(Span::none);
             current.record("attempt", made);
             let error = match outcome {
                 Ok(value) => {
                     finish(&current, started);
+                    // The record (and with it the rate-limit slot) goes now, the body read.
                     return Ok(value.into_inner());
                 }
                 Err(error) => error,
             };
+            if let GeneratedError::ResponseBodyError(source) = &error {
+                // A body of unknown length that ran past the limit says so in its error.
+                record.too_large = record.too_large.or_else(|| over_limit(source));
+            }
             if let Some(kind) = failure_kind(&error) {
                 current.record("error", kind);
             }
@@ -134,6 +147,8 @@ impl Clerk {
                     });
                     // The failed attempt's response (unread) and rate-limit slot go now.
                     drop((error, record));
+                    // Boxed, like the error mapping: a rare path that would otherwise make
+                    // every call's future larger.
                     Box::pin(tokio::time::sleep(wait)).await;
                 }
                 Decision::Stop(gave_up) => {
@@ -163,7 +178,7 @@ fn finish(span: &Span, started: Instant) {
 }
 
 /// What a failed attempt came to, for the retry decision.
-fn classify(error: &GeneratedError, record: &CallRecord) -> Outcome {
+fn classify(error: &GeneratedError, record: &AttemptRecord) -> Outcome {
     use progenitor_client::Error as Generated;
     let asked = record.retry_after;
     match error {
@@ -188,7 +203,7 @@ fn classify(error: &GeneratedError, record: &CallRecord) -> Outcome {
 }
 
 /// A short name for a failed attempt, for the retry log: no URL, no text from the peer.
-fn outcome_name(error: &GeneratedError, record: &CallRecord) -> &'static str {
+fn outcome_name(error: &GeneratedError, record: &AttemptRecord) -> &'static str {
     use progenitor_client::Error as Generated;
     match error {
         Generated::ResponseBodyError(_) if record.status.is_some() => "body failed",

@@ -83,8 +83,8 @@
 //! - `cli`: the `clerk-rbac` program on `sync` (and `simulator`, for `--simulator` and `demo`).
 #![warn(missing_docs)]
 
+mod attempt;
 mod call;
-mod call_record;
 #[cfg(any(feature = "simulator", feature = "sync"))]
 mod clerk_rules;
 mod client;
