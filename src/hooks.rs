@@ -194,8 +194,10 @@ impl ClientHooks<Hooks> for Client {
                 trace_id = Empty,
             )
         });
+        // Boxed: off by default, and its wait would otherwise make every request's future
+        // larger.
         let slot = match &settings.limiter {
-            Some(limiter) => Some(limiter.acquire().await),
+            Some(limiter) => Some(Box::pin(limiter.acquire()).await),
             None => None,
         };
         let sent = self
