@@ -1,8 +1,9 @@
 //! Client benchmarks against an in-process loopback server; see `BENCHMARKS.md`.
 //!
 //! `cargo bench --bench client` runs all three; `cargo bench --bench client -- overhead`
-//! (or `listing`, `memory`) runs one. Every figure that matters is a ratio of two
-//! measurements taken in the same run, so the machine's speed mostly cancels out.
+//! (or `listing`, `memory`) runs one, and `-- process` only the whole-process part of the
+//! first. Every figure that matters is a ratio of two measurements taken in the same run, so
+//! the machine's speed mostly cancels out.
 
 mod process;
 mod server;
@@ -748,7 +749,8 @@ fn main() {
             memory(&server).await;
         }
     });
-    if wanted("overhead") {
+    // `process` runs only this part of section 1.
+    if wanted("overhead") || filter.as_deref() == Some("process") {
         println!("## 1. Per-call overhead, whole process on a multi-thread runtime");
         process::compare(&server.url());
     }

@@ -6,16 +6,23 @@
 //! The parent starts one child per side (`worker <base URL> <side>`), which warms up and then
 //! waits. Each round, the parent asks every child in turn, in a rotating order, for a batch of
 //! calls; a child answers with what the batch cost its process. Only one child works at a time.
+//!
+//! With `CLERK_BENCH_BASELINE` set to another build of this benchmark (an earlier commit's, say),
+//! that build's facade with the default policy runs as a fourth side in the same rounds, so that
+//! a change is measured before and after in one run.
 
 use std::{
     io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
     process::{Child, ChildStdin, ChildStdout, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use super::{Side, drive, median, micros};
 
-/// Rounds counted, after one that is not.
+/// Rounds counted, after one that is not, unless `CLERK_BENCH_ROUNDS` says otherwise: 20
+/// rounds make the 20,000 calls per side of the issue; on a busy machine more rounds steady the
+/// ratios.
 const ROUNDS: usize = 20;
 /// Calls per side in each round.
 const CALLS: usize = 1_000;
@@ -59,8 +66,8 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(base: &str, side: Side) -> Worker {
-        let mut child = Command::new(std::env::current_exe().expect("this benchmark's path"))
+    fn start(program: &Path, base: &str, side: Side) -> Worker {
+        let mut child = Command::new(program)
             .args(["worker", base, side.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -99,12 +106,32 @@ impl Worker {
 
 /// Runs the comparison against the server at `base` and prints per-call figures and ratios.
 pub fn compare(base: &str) {
-    let sides = Side::ALL;
-    let mut workers: Vec<Worker> = sides.iter().map(|&s| Worker::start(base, s)).collect();
+    let this = std::env::current_exe().expect("this benchmark's path");
+    // (label, program, side), the floor last.
+    let mut sides: Vec<(String, PathBuf, Side)> = Side::ALL
+        .iter()
+        .map(|&side| (side.label().to_owned(), this.clone(), side))
+        .collect();
+    if let Some(baseline) = std::env::var_os("CLERK_BENCH_BASELINE") {
+        let side = (
+            "default policy, baseline build".to_owned(),
+            PathBuf::from(baseline),
+            Side::DefaultPolicy,
+        );
+        sides.insert(0, side);
+    }
+    let mut workers: Vec<Worker> = sides
+        .iter()
+        .map(|(_, program, side)| Worker::start(program, base, *side))
+        .collect();
     let mut cpu: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
     let mut wall: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
     let mut total: Vec<Duration> = vec![Duration::ZERO; sides.len()];
-    for round in 0..=ROUNDS {
+    let rounds = std::env::var("CLERK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS);
+    for round in 0..=rounds {
         for turn in 0..sides.len() {
             let side = (round + turn) % sides.len();
             let (c, w) = workers[side].batch(CALLS);
@@ -123,14 +150,13 @@ pub fn compare(base: &str) {
     let (floor_cpu, floor_total) = (median(cpu[floor].clone()), total[floor]);
     println!(
         "one role, 8 in flight, each side in a process of its own on a multi-thread runtime, \
-         {} calls per side in {ROUNDS} interleaved rounds, process CPU (user + system):",
-        ROUNDS * CALLS
+         {} calls per side in {rounds} interleaved rounds, process CPU (user + system):",
+        rounds * CALLS
     );
-    for (i, side) in sides.iter().enumerate() {
+    for (i, (label, _, _)) in sides.iter().enumerate() {
         let median_cpu = median(cpu[i].clone());
         println!(
-            "  {:<15} CPU {} per call (median round) | ratio {:.3} | all rounds ratio {:.3} | wall {}",
-            side.label(),
+            "  {label:<30} CPU {} per call (median round) | ratio {:.3} | all rounds ratio {:.3} | wall {}",
             micros(median_cpu),
             median_cpu.as_secs_f64() / floor_cpu.as_secs_f64(),
             total[i].as_secs_f64() / floor_total.as_secs_f64(),
