@@ -3,9 +3,12 @@
 //! process used (every thread: the caller's, the runtime's workers, reqwest's connection tasks).
 //! The loopback server stays in the parent process, so none of its work is counted.
 //!
-//! The parent starts one child per side (`worker <base URL> <side>`), which warms up and then
-//! waits. Each round, the parent asks every child in turn, in a rotating order, for a batch of
-//! calls; a child answers with what the batch cost its process. Only one child works at a time.
+//! Each round, the parent starts one child per side (`worker <base URL> <side>`) and asks every
+//! child in turn, in a rotating order, for a batch of calls to warm up (not counted) and then for
+//! the batch that counts; a child answers with what a batch cost its process. Only one child
+//! works at a time. Fresh processes each round, so that what stays fixed for a process's life
+//! (where its memory lies, which connections it opened) varies between samples instead of
+//! favouring one side for the whole run.
 //!
 //! With `CLERK_BENCH_BASELINE` set to another build of this benchmark (an earlier commit's, say),
 //! that build's facade with the default policy runs as a fourth side in the same rounds, so that
@@ -20,12 +23,14 @@ use std::{
 
 use super::{Side, drive, median, micros};
 
-/// Rounds counted, after one that is not, unless `CLERK_BENCH_ROUNDS` says otherwise: 20
+/// Rounds, unless `CLERK_BENCH_ROUNDS` says otherwise: 20
 /// rounds make the 20,000 calls per side of the issue; on a busy machine more rounds steady the
 /// ratios.
 const ROUNDS: usize = 20;
 /// Calls per side in each round.
 const CALLS: usize = 1_000;
+/// Calls each fresh process makes first, not counted: connections, caches, the allocator.
+const WARM_UP: usize = 300;
 
 /// CPU time (user + system) this process has used, all threads together.
 fn process_cpu() -> Duration {
@@ -120,10 +125,6 @@ pub fn compare(base: &str) {
         );
         sides.insert(0, side);
     }
-    let mut workers: Vec<Worker> = sides
-        .iter()
-        .map(|(_, program, side)| Worker::start(program, base, *side))
-        .collect();
     let mut cpu: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
     let mut wall: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
     let mut total: Vec<Duration> = vec![Duration::ZERO; sides.len()];
@@ -131,20 +132,25 @@ pub fn compare(base: &str) {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(ROUNDS);
-    for round in 0..=rounds {
+    for round in 0..rounds {
+        let mut workers: Vec<Worker> = sides
+            .iter()
+            .map(|(_, program, side)| Worker::start(program, base, *side))
+            .collect();
+        for turn in 0..sides.len() {
+            let side = (round + turn) % sides.len();
+            workers[side].batch(WARM_UP);
+        }
         for turn in 0..sides.len() {
             let side = (round + turn) % sides.len();
             let (c, w) = workers[side].batch(CALLS);
-            // Round 0 warms the pools and caches up and is not counted.
-            if round > 0 {
-                cpu[side].push(c / CALLS as u32);
-                wall[side].push(w / CALLS as u32);
-                total[side] += c;
-            }
+            cpu[side].push(c / CALLS as u32);
+            wall[side].push(w / CALLS as u32);
+            total[side] += c;
         }
-    }
-    for worker in workers {
-        worker.stop();
+        for worker in workers {
+            worker.stop();
+        }
     }
     let floor = sides.len() - 1;
     let (floor_cpu, floor_total) = (median(cpu[floor].clone()), total[floor]);
