@@ -399,7 +399,11 @@ fn rustls_config() -> Result<rustls::ClientConfig> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = if cfg!(feature = "http2") {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(config)
 }
 
@@ -549,8 +553,8 @@ mod tests {
     }
 
     /// The default client speaks TLS: its first bytes to an https base URL are a TLS
-    /// ClientHello offering HTTP/2 and HTTP/1.1 by ALPN (a loopback listener reads them, then
-    /// hangs up, so the call ends in a transport error).
+    /// ClientHello offering HTTP/1.1 (and HTTP/2 with the `http2` feature) by ALPN (a loopback
+    /// listener reads them, then hangs up, so the call ends in a transport error).
     #[cfg(any(feature = "rustls", feature = "native-tls"))]
     #[tokio::test]
     async fn an_https_base_url_gets_a_tls_client_hello() {
@@ -577,15 +581,43 @@ mod tests {
         let (header, body) = server.await.unwrap();
         assert_eq!(header[0], 0x16, "a TLS handshake record");
         assert_eq!(body[0], 0x01, "a ClientHello");
-        let offers = |protocol: &[u8]| {
-            let mut entry = vec![u8::try_from(protocol.len()).unwrap()];
-            entry.extend_from_slice(protocol);
-            body.windows(entry.len()).any(|w| w == entry.as_slice())
-        };
-        assert!(
-            offers(b"h2") && offers(b"http/1.1"),
-            "ALPN offers h2 and http/1.1"
-        );
+        assert_eq!(client_hello_alpn(&body), expected_alpn());
+    }
+
+    /// The protocols offered by the ALPN extension of a ClientHello handshake message.
+    fn client_hello_alpn(hello: &[u8]) -> Vec<Vec<u8>> {
+        let u16_at = |at: usize| usize::from(u16::from_be_bytes([hello[at], hello[at + 1]]));
+        // Type (1), length (3), version (2), random (32), then the session id.
+        let mut at = 38;
+        at += 1 + usize::from(hello[at]);
+        at += 2 + u16_at(at); // cipher suites
+        at += 1 + usize::from(hello[at]); // compression methods
+        let end = at + 2 + u16_at(at);
+        at += 2;
+        while at < end {
+            let (kind, len) = (u16_at(at), u16_at(at + 2));
+            if kind == 0x0010 {
+                let mut list = &hello[at + 6..at + 4 + len];
+                let mut protocols = Vec::new();
+                while let Some((&n, rest)) = list.split_first() {
+                    protocols.push(rest[..usize::from(n)].to_vec());
+                    list = &rest[usize::from(n)..];
+                }
+                return protocols;
+            }
+            at += 4 + len;
+        }
+        Vec::new()
+    }
+
+    /// What the client offers: HTTP/2 first with the `http2` feature, HTTP/1.1 always.
+    fn expected_alpn() -> Vec<Vec<u8>> {
+        let mut protocols = Vec::new();
+        if cfg!(feature = "http2") {
+            protocols.push(b"h2".to_vec());
+        }
+        protocols.push(b"http/1.1".to_vec());
+        protocols
     }
 
     /// Without a process-wide provider, the `rustls` feature's client uses `ring` (whose key
@@ -604,10 +636,7 @@ mod tests {
             names(&config.crypto_provider().kx_groups),
             names(&ring.kx_groups)
         );
-        assert_eq!(
-            config.alpn_protocols,
-            [b"h2".to_vec(), b"http/1.1".to_vec()]
-        );
+        assert_eq!(config.alpn_protocols, expected_alpn());
     }
 
     #[test]
