@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a user pays to build clerk-rbac as a plain dependency (default features), now and at an
 # earlier revision: a minimal program that depends on the crate by path, built from nothing with
-# its own target directory, the two alternating. See BENCHMARKS.md ("5. A user's build").
+# its own target directory, the two alternating. See docs/benchmarks.md ("5. A user's build").
 #
 #   benches/user_build.sh [earlier revision, default d169c33] [runs, default 2]
 #
