@@ -1,4 +1,4 @@
-//! An in-process simulator of Clerk's organization RBAC Backend API (feature `simulator`).
+//! An in-process simulator of Clerk's organization RBAC Backend API.
 //!
 //! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 19 operations of the
 //! vendored fragment at `/v1/...`, with Clerk's JSON shapes and error format, and refuses what
