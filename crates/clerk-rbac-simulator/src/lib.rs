@@ -432,3 +432,10 @@ impl Simulator {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
+
+/// The examples in the simulator's manual (`docs/simulator.md` at the root of the repository),
+/// compiled and run as doc tests. Outside the crate's directory, so only doc tests read it: a
+/// packaged copy of the crate builds without it.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/simulator.md")]
+struct ManualExamples;
