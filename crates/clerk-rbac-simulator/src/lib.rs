@@ -44,10 +44,12 @@ mod faults;
 mod ids;
 mod lists;
 mod process;
+mod records;
 mod routes;
 mod server;
 mod snapshot;
 mod state;
+mod table;
 mod wire;
 
 use std::{
@@ -63,10 +65,10 @@ use clerk_rbac::{Clerk, ClerkBuilder};
 pub use auth::RateLimits;
 pub use faults::Fault;
 pub use process::ProcessOptions;
-pub use snapshot::{
+pub use records::{
     MigrationSnapshot, PermissionSnapshot, RoleSetMemberSnapshot, RoleSetSnapshot, RoleSnapshot,
-    Snapshot,
 };
+pub use snapshot::Snapshot;
 
 use self::{
     auth::Limiter,

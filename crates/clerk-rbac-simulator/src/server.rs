@@ -20,7 +20,7 @@ use super::{
     auth::authenticate,
     faults::Effect,
     lock,
-    routes::{Operation, query_pairs, route, split_path},
+    routes::{Call, Route, query_pairs, route, split_path},
     wire::Failure,
 };
 
@@ -226,11 +226,11 @@ async fn carry_out(
     if let Err(failure) = lock(&shared.limiter).admit(&key, kind, Instant::now()) {
         return fail(failure);
     }
-    let operation = match route(method, path) {
-        Ok(operation) => operation,
+    let (route, params) = match route(method, path) {
+        Ok(found) => found,
         Err(failure) => return fail(failure),
     };
-    let bytes = if operation.takes_body() {
+    let bytes = if route.takes_body {
         match read_body(body).await {
             Ok(bytes) => bytes,
             Err(BodyProblem::TooLarge) => {
@@ -260,16 +260,25 @@ async fn carry_out(
             "Send request bodies as JSON, with `Content-Type: application/json`.",
         ));
     }
-    Ok(run(shared, operation, query, &bytes))
+    Ok(run(shared, route, params, query, &bytes))
 }
 
-fn run(shared: &Shared, operation: Operation, query: &[(String, String)], body: &[u8]) -> Reply {
+fn run(
+    shared: &Shared,
+    route: &Route,
+    params: Vec<String>,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Reply {
     let mut state = shared.state();
-    let now = state.clock.now_ms();
+    let call = Call {
+        params,
+        query,
+        body,
+        now: state.clock.now_ms(),
+    };
     // A bug must cost one request a 500, not the connection or the server.
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        operation.run(&mut state, query, body, now)
-    }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| (route.handler)(&mut state, &call)));
     drop(state);
     match outcome {
         Ok(Ok(value)) => Reply::ok(&value),
