@@ -99,8 +99,9 @@ impl Call<'_> {
 /// Runs an operation on the locked instance: the typed answer, as JSON.
 pub(crate) type Handler = fn(&mut State, &Call<'_>) -> Result<Value, Failure>;
 
-/// One operation of the fragment: how a request reaches it and what runs it.
-pub(crate) struct Route {
+/// One operation: how a request reaches it and what runs it (a [`Handler`] for Clerk's API,
+/// another handler type for the admin API).
+pub(crate) struct Route<H = Handler> {
     /// The fragment's `operationId`.
     pub operation_id: &'static str,
     /// The HTTP method, upper case.
@@ -110,10 +111,10 @@ pub(crate) struct Route {
     /// Whether the operation takes a JSON body.
     pub takes_body: bool,
     /// What runs it.
-    pub handler: Handler,
+    pub handler: H,
 }
 
-impl std::fmt::Debug for Route {
+impl<H> std::fmt::Debug for Route<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -327,12 +328,12 @@ fn fit(template: &str, segments: &[String]) -> Option<Vec<String>> {
 /// no route has is 404 `resource_not_found` (Clerk's `ResourceNotFound`); a known path with
 /// another method is 405 with the methods it takes (assumption: Clerk's answer to a wrong
 /// method is not documented).
-pub(crate) fn route_in<'r>(
-    routes: &'r [Route],
+pub(crate) fn route_in<'r, H>(
+    routes: &'r [Route<H>],
     method: &str,
     path: &ApiPath,
     not_found: fn() -> Failure,
-) -> Result<(&'r Route, Vec<String>), Failure> {
+) -> Result<(&'r Route<H>, Vec<String>), Failure> {
     let segments = path.segments.as_ref().ok_or_else(not_found)?;
     let mut allowed = Vec::new();
     for route in routes {
