@@ -300,6 +300,11 @@ pub(crate) const ROUTES: &[Route] = &[
     },
 ];
 
+/// Operations the vendored fragment may hold that the simulator does not serve yet: the
+/// instance's organization settings (read-only, outside organization RBAC's objects).
+#[cfg(test)]
+const NOT_SERVED: &[&str] = &["GetInstanceOrganizationSettings"];
+
 /// The order `Allow` lists methods in.
 const METHOD_ORDER: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -470,6 +475,9 @@ mod tests {
             })
             .collect();
         assert_eq!(served.len(), ROUTES.len(), "an operation is listed twice");
+        // Operations of the fragment the simulator does not serve (they answer 404); the
+        // contract test keeps its own list and fails once one is served.
+        documented.retain(|(id, ..)| !NOT_SERVED.contains(&id.as_str()));
         assert_eq!(served, documented);
     }
 
