@@ -76,7 +76,9 @@ class SimulatorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not BINARY.exists():
-            raise unittest.SkipTest  # never reached in CI: the step builds the binary first
+            raise RuntimeError(
+                f"{BINARY} does not exist: build it with `cargo build -p clerk-rbac-cli`, "
+                "or point CLERK_RBAC_BIN at the binary")
         cls.sim = Simulator()
 
     @classmethod

@@ -172,7 +172,6 @@ impl Instance {
 }
 
 /// Everything the server's tasks share with the [`Simulator`](super::Simulator) handle.
-#[derive(Debug)]
 pub(crate) struct Shared {
     /// The instance of the handle's own secret key (the only one, unless one per key).
     pub default: Arc<Instance>,
@@ -183,6 +182,24 @@ pub(crate) struct Shared {
     pub traces: Mutex<Ids>,
     pub record_exchanges: bool,
     pub admin_token: Option<String>,
+}
+
+/// Shows the shape; never a secret key (the default one, or those naming instances) nor the
+/// admin token.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let instances = self.per_key.as_ref().map(|m| lock(m).len());
+        f.debug_struct("Shared")
+            .field("default", &self.default)
+            .field("instances_per_key", &instances)
+            .field("start", &self.start)
+            .field("record_exchanges", &self.record_exchanges)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -241,4 +258,39 @@ fn fingerprint(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret_key_nor_admin_token() {
+        let start = Start {
+            seed: 1,
+            seeded_clock: true,
+            initial: None,
+            rules: Rules {
+                custom_roles: true,
+                migration_ms: 0,
+            },
+            rate_limits: RateLimits::off(),
+            latency: Duration::ZERO,
+        };
+        let default = Arc::new(Instance::new(&start, 1).unwrap());
+        let key = "sk_test_debugMustNotShowThis";
+        let shared = Shared {
+            default: Arc::clone(&default),
+            default_key: key.to_owned(),
+            per_key: Some(Mutex::new(HashMap::from([(key.to_owned(), default)]))),
+            start,
+            traces: Mutex::new(Ids::new(2)),
+            record_exchanges: false,
+            admin_token: Some("t0ken-must-not-show".into()),
+        };
+        let shown = format!("{shared:?}");
+        assert!(!shown.contains("debugMustNotShowThis"), "{shown}");
+        assert!(!shown.contains("t0ken-must-not-show"), "{shown}");
+        assert!(shown.contains("instances_per_key: Some(1)"), "{shown}");
+    }
 }
