@@ -118,6 +118,18 @@ pub enum Command {
         /// The file to use instead of the bundled examples/rbac.toml
         file: Option<PathBuf>,
     },
+
+    /// Serve a simulated Clerk RBAC API, with its admin API, until stopped (`simulator --help`)
+    #[command(disable_help_flag = true)]
+    Simulator {
+        /// The simulator's options: `clerk-rbac simulator --help` lists them
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        options: Vec<String>,
+    },
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod args;
 mod commands;
 mod instance;
 mod output;
+mod simulator;
 
 use std::{fmt, process::ExitCode};
 

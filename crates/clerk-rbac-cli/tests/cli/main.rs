@@ -8,6 +8,8 @@ use std::{
 };
 
 use clerk_rbac_simulator::{RateLimits, Simulator};
+
+mod simulator;
 use clerk_rbac_sync::DesiredState;
 use serde_json::Value;
 
