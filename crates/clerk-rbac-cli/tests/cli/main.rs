@@ -25,7 +25,7 @@ struct Run {
 
 /// Runs the program with only the given environment (none of the caller's CLERK_ variables)
 /// and stdin closed, so that it is never a terminal.
-async fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
+pub(crate) async fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -426,3 +426,5 @@ async fn a_reader_that_goes_away_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+mod fleet;
