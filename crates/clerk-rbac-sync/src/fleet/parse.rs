@@ -71,8 +71,14 @@ pub(crate) fn target_map_schema(generator: &mut SchemaGenerator) -> Schema {
     keyed_map::<TargetSpec>(generator, NAME_PATTERN)
 }
 
-/// Replaces every secret key in `text` (a prefix and what follows it up to a character a key
-/// cannot hold) by its prefix and `<redacted>`.
+/// The length of the key characters at the start of `tail` (what may follow a key's prefix).
+fn key_chars(tail: &str) -> usize {
+    tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(tail.len())
+}
+
+/// Replaces every secret key in `text` (a prefix followed by at least one character a key
+/// holds) by its prefix and `<redacted>`; a bare prefix, as in `sk_test_...`, is left as it is.
 pub(crate) fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -87,19 +93,21 @@ pub(crate) fn mask_secrets(text: &str) -> String {
         };
         out.push_str(&rest[..at]);
         out.push_str(prefix);
-        out.push_str("<redacted>");
         let tail = &rest[at + prefix.len()..];
-        // Text masked already stays as it is.
-        let tail = tail.strip_prefix("<redacted>").unwrap_or(tail);
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .unwrap_or(tail.len());
+        let end = key_chars(tail);
+        if end > 0 {
+            out.push_str("<redacted>");
+        }
         rest = &tail[end..];
     }
 }
 
+/// Whether `text` holds a secret key: a prefix followed by a character a key holds.
 fn contains_secret(text: &str) -> bool {
-    SECRET_PREFIXES.iter().any(|p| text.contains(p))
+    SECRET_PREFIXES.iter().any(|prefix| {
+        text.match_indices(prefix)
+            .any(|(at, _)| key_chars(&text[at + prefix.len()..]) > 0)
+    })
 }
 
 /// A problem whose message and quoted line cannot show a secret key.
@@ -683,6 +691,14 @@ mod tests {
             "key = \"sk_live_<redacted>\" and sk_test_<redacted>,z sk_test_<redacted>"
         );
         assert_eq!(mask_secrets("nothing here"), "nothing here");
+        assert_eq!(
+            mask_secrets("(sk_test_... or sk_live_...)"),
+            "(sk_test_... or sk_live_...)"
+        );
+        assert!(contains_secret("x sk_live_a1"));
+        assert!(!contains_secret(
+            "keys look like sk_test_... and sk_live_..."
+        ));
     }
 
     #[test]
