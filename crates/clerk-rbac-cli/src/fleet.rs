@@ -154,6 +154,25 @@ async fn run(cli: FleetCli) -> Result<u8, CliError> {
     match cli.command {
         FleetCommand::Show => {
             let picked = fleet.select(&cli.targets)?;
+            if cli.json {
+                let shown: Vec<serde_json::Value> = picked
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "target": t.name,
+                            "stage": t.stage,
+                            "file": t.file.display().to_string(),
+                            "overlay": t.has_overlay,
+                            "desired": t.desired.as_ref(),
+                        })
+                    })
+                    .collect();
+                sayln!(
+                    "{}",
+                    serde_json::to_string_pretty(&shown).unwrap_or_default()
+                );
+                return Ok(0);
+            }
             for (i, target) in picked.iter().enumerate() {
                 if i > 0 {
                     sayln!();

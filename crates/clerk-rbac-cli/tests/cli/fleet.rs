@@ -162,6 +162,17 @@ async fn plan_apply_check_show_and_diff_on_a_fleet_of_simulators() {
         "{}",
         show.stdout
     );
+    let shown = run(
+        &env,
+        &["show", "--fleet", &fleet, "--target", "acme", "--json"],
+    )
+    .await;
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown[0]["target"], "acme");
+    assert_eq!(
+        shown[0]["desired"]["roles"]["org:auditor"]["name"],
+        "Auditor"
+    );
     let diff = run(&env, &["diff", "--fleet", &fleet, "acme", "globex"]).await;
     assert_eq!(diff.code, 2, "{}", diff.stderr);
     assert!(
