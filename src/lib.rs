@@ -3,7 +3,8 @@
 //!
 //! The low-level client is generated at build time by progenitor from the OpenAPI fragment in
 //! `openapi/` (Clerk API version 2026-05-12); this crate puts a small facade on top:
-//! [`Clerk`] and its three resource handles, one error type, and request bodies that cannot
+//! [`Clerk`] and its resource handles (three for the RBAC objects, and [`Instance`] for the
+//! instance's organization settings), one error type, and request bodies that cannot
 //! be built without their required fields.
 //!
 //! ```no_run
@@ -119,7 +120,7 @@ pub use paginate::ListStream;
 pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
 pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
-pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
+pub use resources::{Instance, OrganizationPermissions, OrganizationRoles, RoleSets};
 pub use retry::{Attempts, GaveUp, RetryPolicy};
 pub use rules::MAX_ROLES_PER_CALL;
 
@@ -127,8 +128,8 @@ pub use rules::MAX_ROLES_PER_CALL;
 // schemas; shown in full on this crate's front page.
 #[doc(inline)]
 pub use generated::types::{
-    ClerkError, DeletedObject, Permission, ReassignmentMappings, Role, RoleSet, RoleSetItem,
-    RoleSetMigration,
+    ClerkError, DeletedObject, OrganizationSettings, Permission, ReassignmentMappings, Role,
+    RoleSet, RoleSetItem, RoleSetMigration,
 };
 
 /// The HTTP client this crate is built on, for [`ClerkBuilder::http_client`] and for the types
@@ -159,5 +160,6 @@ pub type ReplaceRole = generated::types::ReplaceRoleInRoleSetBody;
 /// Body of [`RoleSets::replace`]: build it with `ReplaceRoleSet::new`.
 pub type ReplaceRoleSet = generated::types::ReplaceRoleSetBody;
 
-// The open response enums (today `RoleSetType`), one `open_enum!` per named enum schema.
+// The open response enums (today `RoleSetType` and
+// `OrganizationSettingsDomainsEnrollmentModesItem`), one `open_enum!` per named enum schema.
 include!(concat!(env!("OUT_DIR"), "/open_enums.rs"));

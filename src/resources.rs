@@ -1,15 +1,15 @@
-//! The three resource handles. Each method checks its path IDs, and hands [`Clerk::send`] a
-//! closure that makes one attempt of one generated operation; `send` runs the attempts and maps
-//! errors the same way for all of them.
+//! The resource handles (and [`Instance`], for the instance's read-only settings). Each method
+//! checks its path IDs, and hands [`Clerk::send`] a closure that makes one attempt of one
+//! generated operation; `send` runs the attempts and maps errors the same way for all of them.
 //!
 //! The handles are `Copy` and their methods take them by value, so a returned future borrows
 //! only the [`Clerk`] and the IDs: fan-out, `join!` and `FuturesUnordered` work with the obvious
 //! code (see [`OrganizationRoles::get`]).
 
 use crate::{
-    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List, Permission,
-    ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet, UpdatePermission, UpdateRole,
-    UpdateRoleSet, path::segment,
+    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List,
+    OrganizationSettings, Permission, ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet,
+    UpdatePermission, UpdateRole, UpdateRoleSet, path::segment,
 };
 
 impl Clerk {
@@ -26,6 +26,41 @@ impl Clerk {
     /// Role sets: the groups of roles an organization can use.
     pub fn role_sets(&self) -> RoleSets<'_> {
         RoleSets::new(self)
+    }
+
+    /// The instance itself: its organization settings, read-only.
+    pub fn instance(&self) -> Instance<'_> {
+        Instance { clerk: self }
+    }
+}
+
+/// The instance as a whole; from [`Clerk::instance`].
+#[derive(Clone, Copy, Debug)]
+pub struct Instance<'c> {
+    clerk: &'c Clerk,
+}
+
+impl Instance<'_> {
+    /// Reads the instance's organization settings: how many roles and role sets Clerk lets it
+    /// hold, and the roles and role set it gives organizations' creators, people joining through
+    /// a verified domain, and new organizations. The roles the settings name cannot be deleted.
+    /// This crate only reads the settings; Clerk's dashboard changes them.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let settings = clerk.instance().organization_settings().await?;
+    /// println!(
+    ///     "up to {} roles; creators get {}",
+    ///     settings.max_allowed_roles, settings.creator_role
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn organization_settings(self) -> Result<OrganizationSettings> {
+        let api = self.clerk.generated();
+        self.clerk
+            .send(|| api.get_instance_organization_settings())
+            .await
     }
 }
 
