@@ -348,3 +348,40 @@ async fn secrets_are_never_printed_even_when_a_server_echoes_them() {
     );
     assert!(!refused.stdout.contains("Literal99887766"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_fleet_apply_sends_nothing_and_usage_errors_exit_1() {
+    let sims = futures_join(2).await;
+    let dir = temp_dir("fleet-unconfirmed");
+    let fleet = fleet_file(
+        &dir,
+        &[
+            ("dev", "development", sims[0].base_url()),
+            ("prod", "production", sims[1].base_url()),
+        ],
+        "",
+    );
+    let env = [
+        ("KEY_DEV", sims[0].secret_key()),
+        ("KEY_PROD", sims[1].secret_key()),
+    ];
+    // stdin is not a terminal: nobody can confirm.
+    let apply = run(&env, &["apply", "--fleet", &fleet]).await;
+    assert_eq!(apply.code, 1);
+    assert!(
+        apply.stderr.contains("run again with --yes"),
+        "{}",
+        apply.stderr
+    );
+    for sim in &sims {
+        assert_eq!(super::changes_sent(sim), 0, "nothing was changed");
+    }
+    // A fleet option without --fleet, or a positional file in fleet mode, is a usage error.
+    let stray = run(&env, &["plan", "--fleet", &fleet, "rbac.toml"]).await;
+    assert_eq!(stray.code, 1, "{}", stray.stderr);
+    let help = run(&env, &["plan", "--fleet", &fleet, "--help"]).await;
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--target <NAME>"), "{}", help.stdout);
+    let top = run(&env, &["--help"]).await;
+    assert!(top.stdout.contains("--fleet <FILE>"), "{}", top.stdout);
+}
