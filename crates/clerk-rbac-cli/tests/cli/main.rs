@@ -25,7 +25,7 @@ struct Run {
 
 /// Runs the program with only the given environment (none of the caller's CLERK_ variables)
 /// and stdin closed, so that it is never a terminal.
-pub(crate) async fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
+async fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
