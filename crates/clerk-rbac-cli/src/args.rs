@@ -42,6 +42,14 @@ pub struct Global {
     /// When to colour the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Run plan, check, apply, show or diff on the targets of this fleet file instead of one
+    /// instance (`clerk-rbac plan --fleet FILE --help` lists fleet mode's options)
+    // Fleet mode has its own parser (fleet.rs), chosen before this one runs: this entry is
+    // what `--help` shows of it.
+    #[arg(long, global = true, value_name = "FILE")]
+    #[allow(dead_code)]
+    pub fleet: Option<PathBuf>,
 }
 
 /// When to colour the output.

@@ -16,3 +16,5 @@ mod partial_failure;
 mod requests;
 
 mod convergence;
+
+mod fleet;
