@@ -12,101 +12,13 @@ use toml::{
 };
 
 use super::{
-    error::{Location, Problem, Problems, SyncError},
-    file::{DesiredState, toml_string},
+    error::SyncError,
+    file::DesiredState,
     keys::closest,
+    problem::{Problem, Problems},
+    source::{Source, index_path, push_key},
     validate,
 };
-
-/// The text a state was read from, and where each key of it is, to locate problems.
-#[derive(Debug, Default)]
-pub(crate) struct Source {
-    /// The file's name as given.
-    pub(crate) path: String,
-    text: String,
-    /// Key path → (span of the key, span of its value).
-    spans: HashMap<String, (Range<usize>, Range<usize>)>,
-}
-
-impl Source {
-    /// Where the key at `path` is written, if it is in the file.
-    pub(crate) fn locate_key(&self, path: &str) -> Option<Location> {
-        self.spans
-            .get(path)
-            .map(|(key, _)| self.location(key.start))
-    }
-
-    /// Where the value of the key at `path` is written, if it is in the file.
-    pub(crate) fn locate_value(&self, path: &str) -> Option<Location> {
-        self.spans
-            .get(path)
-            .map(|(_, value)| self.location(value.start))
-    }
-
-    /// The key path whose value most tightly holds `span`.
-    fn path_of(&self, span: &Range<usize>) -> Option<&str> {
-        self.spans
-            .iter()
-            .filter(|(_, (key, value))| {
-                (value.start <= span.start && span.end <= value.end) || key == span
-            })
-            .min_by_key(|(path, (_, value))| (value.len(), std::cmp::Reverse(path.len())))
-            .map(|(path, _)| path.as_str())
-    }
-
-    fn location(&self, offset: usize) -> Location {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[offset..]
-            .find('\n')
-            .map_or(self.text.len(), |i| offset + i);
-        Location {
-            path: self.path.clone(),
-            line: before.matches('\n').count() + 1,
-            column: self.text[line_start..offset].chars().count() + 1,
-            line_text: self.text[line_start..line_end]
-                .trim_end_matches('\r')
-                .to_owned(),
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
-/// A TOML dotted key path: `roles."org:admin".permissions[2]`.
-pub(crate) fn key_path(segments: &[&str]) -> String {
-    let mut out = String::new();
-    for segment in segments {
-        push_key(&mut out, segment);
-    }
-    out
-}
-
-fn push_key(out: &mut String, segment: &str) {
-    if !out.is_empty() {
-        out.push('.');
-    }
-    let bare = !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare {
-        out.push_str(segment);
-    } else {
-        out.push_str(&toml_string(segment));
-    }
-}
-
-/// `path[index]`.
-pub(crate) fn index_path(path: &str, index: usize) -> String {
-    format!("{path}[{index}]")
-}
 
 impl DesiredState {
     /// Reads a desired-state file's text; `path` names the file in problems.
@@ -331,6 +243,7 @@ fn unknown_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::key_path;
 
     fn problems(text: &str) -> Vec<Problem> {
         match parse(text, "rbac.toml") {

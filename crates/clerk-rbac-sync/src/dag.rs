@@ -1,30 +1,110 @@
-//! Runs a plan's steps: each once every step it waits for has succeeded, independent steps
-//! concurrently (up to a limit), and a failed step's dependents skipped, transitively, while
-//! everything else goes on. Knows nothing of Clerk: the caller passes what a step does.
+//! The dependency graph of a plan's steps, shared by planning and apply: nodes are numbered in
+//! the order they were added, each waits for a set of others. Planning adds nodes and edges and
+//! asks for an order ([`Dag::order`]: topological, insertion order wherever the edges allow, or
+//! `None` on a cycle); apply walks the same graph ([`walk`]), running each node once everything
+//! it waits for has succeeded. Knows nothing of Clerk or of what a node does.
 
 use std::{collections::BTreeSet, future::Future};
 
 use futures::{StreamExt, stream::FuturesUnordered};
 
-use super::plan::Step;
+/// Nodes `0..len`, each with the nodes it waits for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Dag {
+    after: Vec<BTreeSet<usize>>,
+}
 
-/// How one step ended.
+impl Dag {
+    /// A graph whose node `i` waits for the nodes of the `i`th list. Edges to nodes that do not
+    /// exist are kept: such a node is never ready (see [`walk`]).
+    pub(crate) fn from_edges<I>(lists: impl IntoIterator<Item = I>) -> Self
+    where
+        I: IntoIterator<Item = usize>,
+    {
+        Dag {
+            after: lists
+                .into_iter()
+                .map(|after| after.into_iter().collect())
+                .collect(),
+        }
+    }
+
+    /// Adds a node waiting for `after`; returns its number.
+    pub(crate) fn add(&mut self, after: impl IntoIterator<Item = usize>) -> usize {
+        let node = self.after.len();
+        self.after.push(BTreeSet::new());
+        self.depend(node, after);
+        node
+    }
+
+    /// Makes `node` wait for `on` too (never for itself).
+    pub(crate) fn depend(&mut self, node: usize, on: impl IntoIterator<Item = usize>) {
+        if let Some(after) = self.after.get_mut(node) {
+            after.extend(on.into_iter().filter(|&other| other != node));
+        }
+    }
+
+    /// How many nodes there are.
+    pub(crate) fn len(&self) -> usize {
+        self.after.len()
+    }
+
+    /// The nodes `node` waits for, ascending.
+    pub(crate) fn after(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
+        self.after.get(node).into_iter().flatten().copied()
+    }
+
+    /// For each node, the nodes that wait for it (edges to missing nodes left out).
+    fn dependents(&self) -> Vec<Vec<usize>> {
+        let n = self.len();
+        let mut dependents = vec![Vec::new(); n];
+        for (node, after) in self.after.iter().enumerate() {
+            for &before in after.iter().filter(|&&b| b < n) {
+                dependents[before].push(node);
+            }
+        }
+        dependents
+    }
+
+    /// Every node once, each after those it waits for; among nodes that are ready at the same
+    /// time the earliest added comes first. `None` when some nodes wait for each other in a
+    /// circle (or for a node that does not exist).
+    pub(crate) fn order(&self) -> Option<Vec<usize>> {
+        let mut waiting: Vec<usize> = self.after.iter().map(BTreeSet::len).collect();
+        let dependents = self.dependents();
+        let mut ready: BTreeSet<usize> = (0..self.len()).filter(|&s| waiting[s] == 0).collect();
+        let mut order = Vec::with_capacity(self.len());
+        while let Some(node) = ready.pop_first() {
+            order.push(node);
+            for &next in &dependents[node] {
+                waiting[next] -= 1;
+                if waiting[next] == 0 {
+                    ready.insert(next);
+                }
+            }
+        }
+        (order.len() == self.len()).then_some(order)
+    }
+}
+
+/// How one node ended in [`walk`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome<T, E> {
     /// It succeeded, with this result.
     Done(T),
     /// It failed with this error.
     Failed(E),
-    /// It was not run because the step with this id (which it waits for, directly or not)
-    /// failed.
+    /// It was not run because the node with this number (which it waits for, directly or
+    /// not) failed.
     Skipped { failed: usize },
 }
 
-/// Runs `steps` (ids are positions; every step waits only for earlier ones), with at most
-/// `concurrency` running at once. `execute(id)` runs one step; `started` and `finished` are
-/// told about every step (skipped ones are only finished).
-pub(crate) async fn run<T, E, F, Fut>(
-    steps: &[Step],
+/// Runs every node of `dag` once all it waits for succeeded, at most `concurrency` at once
+/// (the earliest-numbered ready node first); a failure skips what depends on it, transitively,
+/// while everything else goes on. `execute(node)` runs one node; `started` and `finished` are
+/// told about every node (skipped ones are only finished).
+pub(crate) async fn walk<T, E, F, Fut>(
+    dag: &Dag,
     concurrency: usize,
     mut execute: F,
     mut started: impl FnMut(usize),
@@ -34,17 +114,10 @@ where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let n = steps.len();
+    let n = dag.len();
     let mut outcomes: Vec<Option<Outcome<T, E>>> = (0..n).map(|_| None).collect();
-    let mut waiting: Vec<usize> = steps.iter().map(|s| s.after.len()).collect();
-    let mut dependents = vec![Vec::new(); n];
-    for step in steps {
-        for &before in &step.after {
-            if before < n {
-                dependents[before].push(step.id);
-            }
-        }
-    }
+    let mut waiting: Vec<usize> = dag.after.iter().map(BTreeSet::len).collect();
+    let dependents = dag.dependents();
     let mut ready: BTreeSet<usize> = (0..n).filter(|&s| waiting[s] == 0).collect();
     let mut running = FuturesUnordered::new();
     let limit = concurrency.max(1);
@@ -75,7 +148,7 @@ where
                 let outcome = Outcome::Failed(error);
                 finished(id, &outcome);
                 outcomes[id] = Some(outcome);
-                // Everything that waits for it, directly or not, is skipped; a step skipped
+                // Everything that waits for it, directly or not, is skipped; a node skipped
                 // for an earlier failure keeps that reason.
                 let mut stack = dependents[id].clone();
                 while let Some(next) = stack.pop() {
@@ -92,7 +165,7 @@ where
     outcomes
         .into_iter()
         .enumerate()
-        // Only a step waiting for a step that does not exist is never reached; say so rather
+        // Only a node waiting for a node that does not exist is never reached; say so rather
         // than panic on a hand-edited plan.
         .map(|(id, outcome)| outcome.unwrap_or(Outcome::Skipped { failed: id }))
         .collect()
@@ -103,32 +176,21 @@ mod tests {
     use std::{cell::RefCell, rc::Rc, time::Duration};
 
     use super::*;
-    use crate::plan::Action;
 
-    fn steps(after: &[&[usize]]) -> Vec<Step> {
-        after
-            .iter()
-            .enumerate()
-            .map(|(id, after)| Step {
-                id,
-                action: Action::DeleteRole {
-                    key: format!("org:r{id}"),
-                },
-                after: after.to_vec(),
-            })
-            .collect()
+    fn steps(after: &[&[usize]]) -> Dag {
+        Dag::from_edges(after.iter().map(|after| after.iter().copied()))
     }
 
     /// Runs `plan` where the steps in `failing` fail; returns the outcomes and the order in
     /// which steps started.
     async fn run_with(
-        plan: &[Step],
+        plan: &Dag,
         concurrency: usize,
         failing: &[usize],
     ) -> (Vec<Outcome<(), String>>, Vec<usize>) {
         let order = Rc::new(RefCell::new(Vec::new()));
         let seen = order.clone();
-        let outcomes = run(
+        let outcomes = walk(
             plan,
             concurrency,
             |id| {
@@ -167,7 +229,7 @@ mod tests {
         let running = Rc::new(RefCell::new((0usize, 0usize)));
         let track = running.clone();
         let start = tokio::time::Instant::now();
-        run(
+        walk(
             &plan,
             3,
             |_| {
@@ -223,7 +285,7 @@ mod tests {
     async fn every_step_is_reported_once() {
         let plan = steps(&[&[], &[0], &[1], &[], &[3]]);
         let finished = RefCell::new(Vec::new());
-        run(
+        walk(
             &plan,
             4,
             |id| async move { if id == 0 { Err(()) } else { Ok(()) } },
@@ -238,8 +300,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_step_waiting_for_a_missing_step_is_skipped_not_a_panic() {
-        let mut plan = steps(&[&[]]);
-        plan[0].after = vec![7];
+        let plan = steps(&[&[7]]);
         let (outcomes, order) = run_with(&plan, 1, &[]).await;
         assert!(order.is_empty());
         assert_eq!(outcomes, [Outcome::Skipped { failed: 0 }]);
@@ -247,7 +308,29 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_plan_finishes_at_once() {
-        let (outcomes, _) = run_with(&[], 4, &[]).await;
+        let (outcomes, _) = run_with(&Dag::default(), 4, &[]).await;
         assert!(outcomes.is_empty());
+    }
+
+    #[test]
+    fn the_order_keeps_insertion_order_as_far_as_edges_allow() {
+        // 0 waits for 2; 1 and 3 are free.
+        let dag = steps(&[&[2], &[], &[], &[1]]);
+        assert_eq!(dag.order(), Some(vec![1, 2, 0, 3]));
+    }
+
+    #[test]
+    fn a_cycle_has_no_order() {
+        let mut dag = steps(&[&[], &[0], &[1]]);
+        assert!(dag.order().is_some());
+        dag.depend(0, [2]);
+        assert_eq!(dag.order(), None);
+    }
+
+    #[test]
+    fn a_node_never_waits_for_itself() {
+        let mut dag = steps(&[&[]]);
+        dag.depend(0, [0]);
+        assert_eq!(dag.after(0).count(), 0);
     }
 }
