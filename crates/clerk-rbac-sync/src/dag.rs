@@ -4,9 +4,55 @@
 //! `None` on a cycle); apply walks the same graph ([`walk`]), running each node once everything
 //! it waits for has succeeded. Knows nothing of Clerk or of what a node does.
 
-use std::{collections::BTreeSet, future::Future};
+use std::{collections::BTreeSet, future::Future, sync::Arc, time::Duration};
 
 use futures::{StreamExt, stream::FuturesUnordered};
+use tokio::{sync::watch, time::Instant};
+
+/// A request to stop an apply early (on Ctrl-C, say): once triggered, no new step starts, and
+/// the steps already running get a grace period to finish. Clones share one state: keep one to
+/// trigger and put another in [`ApplyOptions::interrupt`](crate::ApplyOptions::interrupt).
+#[derive(Clone, Debug)]
+pub struct Interrupt {
+    at: Arc<watch::Sender<Option<Instant>>>,
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt {
+            at: Arc::new(watch::Sender::new(None)),
+        }
+    }
+}
+
+impl Interrupt {
+    /// A request not yet made.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the request (again: no effect); the grace period counts from the first call.
+    pub fn trigger(&self) {
+        let now = Instant::now();
+        self.at
+            .send_if_modified(|at| at.is_none() && at.replace(now).is_none());
+    }
+
+    /// Whether the request was made.
+    pub fn is_triggered(&self) -> bool {
+        self.at.borrow().is_some()
+    }
+
+    /// Resolves when the request is made, with when it was first made.
+    async fn triggered_at(&self) -> Instant {
+        let mut receiver = self.at.subscribe();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(at) => at.unwrap_or_else(Instant::now),
+            // The sender lives in `self`, so it cannot be gone; never resolve if it were.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
 
 /// Nodes `0..len`, each with the nodes it waits for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,15 +143,25 @@ pub(crate) enum Outcome<T, E> {
     /// It was not run because the node with this number (which it waits for, directly or
     /// not) failed.
     Skipped { failed: usize },
+    /// It was not started because the walk was interrupted.
+    NotStarted,
+    /// It was running when the interrupted walk's grace period ran out; how it ended is
+    /// unknown.
+    Abandoned,
 }
 
 /// Runs every node of `dag` once all it waits for succeeded, at most `concurrency` at once
 /// (the earliest-numbered ready node first); a failure skips what depends on it, transitively,
 /// while everything else goes on. `execute(node)` runs one node; `started` and `finished` are
 /// told about every node (skipped ones are only finished).
+///
+/// Once `stop`'s interrupt is triggered no node starts; running ones get its grace period,
+/// after which they are dropped ([`Outcome::Abandoned`]). Nodes never started are then
+/// [`Outcome::NotStarted`] (and not told to `finished`).
 pub(crate) async fn walk<T, E, F, Fut>(
     dag: &Dag,
     concurrency: usize,
+    stop: Option<(&Interrupt, Duration)>,
     mut execute: F,
     mut started: impl FnMut(usize),
     mut finished: impl FnMut(usize, &Outcome<T, E>),
@@ -121,15 +177,32 @@ where
     let mut ready: BTreeSet<usize> = (0..n).filter(|&s| waiting[s] == 0).collect();
     let mut running = FuturesUnordered::new();
     let limit = concurrency.max(1);
+    let interrupt = stop.map(|(interrupt, _)| interrupt);
+    let mut expiry = std::pin::pin!(async move {
+        match stop {
+            Some((interrupt, grace)) => {
+                let at = interrupt.triggered_at().await;
+                tokio::time::sleep_until(at + grace).await;
+            }
+            None => std::future::pending().await,
+        }
+    });
+    let mut was_started = vec![false; n];
 
     loop {
-        while running.len() < limit {
+        while running.len() < limit && !interrupt.is_some_and(Interrupt::is_triggered) {
             let Some(id) = ready.pop_first() else { break };
+            was_started[id] = true;
             started(id);
             let step = execute(id);
             running.push(async move { (id, step.await) });
         }
-        let Some((id, result)) = running.next().await else {
+        let next = tokio::select! {
+            biased;
+            next = running.next() => next,
+            () = &mut expiry => break,
+        };
+        let Some((id, result)) = next else {
             break;
         };
         match result {
@@ -162,12 +235,19 @@ where
             }
         }
     }
+    drop(running);
+    let interrupted = interrupt.is_some_and(Interrupt::is_triggered);
     outcomes
         .into_iter()
         .enumerate()
-        // Only a node waiting for a node that does not exist is never reached; say so rather
-        // than panic on a hand-edited plan.
-        .map(|(id, outcome)| outcome.unwrap_or(Outcome::Skipped { failed: id }))
+        .map(|(id, outcome)| match outcome {
+            Some(outcome) => outcome,
+            None if was_started[id] => Outcome::Abandoned,
+            None if interrupted => Outcome::NotStarted,
+            // Only a node waiting for a node that does not exist is never reached otherwise;
+            // say so rather than panic on a hand-edited plan.
+            None => Outcome::Skipped { failed: id },
+        })
         .collect()
 }
 
@@ -193,6 +273,7 @@ mod tests {
         let outcomes = walk(
             plan,
             concurrency,
+            None,
             |id| {
                 let fails = failing.contains(&id);
                 async move {
@@ -232,6 +313,7 @@ mod tests {
         walk(
             &plan,
             3,
+            None,
             |_| {
                 let track = track.clone();
                 async move {
@@ -288,6 +370,7 @@ mod tests {
         walk(
             &plan,
             4,
+            None,
             |id| async move { if id == 0 { Err(()) } else { Ok(()) } },
             |_| {},
             |id, _: &Outcome<(), ()>| finished.borrow_mut().push(id),
@@ -332,5 +415,77 @@ mod tests {
         let mut dag = steps(&[&[]]);
         dag.depend(0, [0]);
         assert_eq!(dag.after(0).count(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupt_starts_nothing_new_and_lets_running_nodes_finish() {
+        // 0 and 1 run at once (1 s and 3 s); 2 waits for 0; 3 waits for 1.
+        let plan = steps(&[&[], &[], &[0], &[1]]);
+        let interrupt = Interrupt::new();
+        let trigger = interrupt.clone();
+        let outcomes = walk(
+            &plan,
+            2,
+            Some((&interrupt, Duration::from_secs(10))),
+            |id| {
+                let trigger = trigger.clone();
+                async move {
+                    if id == 0 {
+                        trigger.trigger();
+                    }
+                    tokio::time::sleep(Duration::from_secs(1 + 2 * id as u64)).await;
+                    Ok::<(), ()>(())
+                }
+            },
+            |_| {},
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Done(()),
+                Outcome::Done(()),
+                Outcome::NotStarted,
+                Outcome::NotStarted
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_node_outlasting_the_grace_period_is_abandoned() {
+        let plan = steps(&[&[], &[]]);
+        let interrupt = Interrupt::new();
+        interrupt.trigger();
+        let outcomes = walk(
+            &plan,
+            2,
+            Some((&interrupt, Duration::from_secs(5))),
+            |_| async { Ok::<(), ()>(()) },
+            |_| {},
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(outcomes, [Outcome::NotStarted, Outcome::NotStarted]);
+
+        let interrupt = Interrupt::new();
+        let trigger = interrupt.clone();
+        let outcomes = walk(
+            &plan,
+            2,
+            Some((&interrupt, Duration::from_secs(5))),
+            |id| {
+                let trigger = trigger.clone();
+                async move {
+                    trigger.trigger();
+                    tokio::time::sleep(Duration::from_secs(if id == 0 { 1 } else { 60 })).await;
+                    Ok::<(), ()>(())
+                }
+            },
+            |_| {},
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(outcomes, [Outcome::Done(()), Outcome::Abandoned]);
     }
 }

@@ -1,6 +1,6 @@
 //! What can go wrong in the sync engine, said so that a person can act on it.
 
-use super::{fingerprint::Drift, problem::Problems};
+use super::{fingerprint::Drift, problem::Problems, saved::Target};
 
 /// Everything the sync verbs can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +24,22 @@ pub enum SyncError {
         "the instance changed since the plan was computed, so it was not applied; plan again:\n{0}"
     )]
     Stale(Drift),
+
+    /// A saved plan was made for another instance; nothing was sent.
+    #[error(
+        "this plan was made for {planned}, but the target is {now}; nothing was applied (plan again against this target)"
+    )]
+    ForeignTarget {
+        /// The target the plan was made for.
+        planned: Target,
+        /// The target of this run.
+        now: Target,
+    },
+
+    /// A saved plan cannot be read by this version (another format, format version or an
+    /// incompatible tool version), or is not a saved plan; nothing was sent.
+    #[error("cannot apply this saved plan: {0}")]
+    IncompatiblePlan(String),
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]

@@ -43,11 +43,13 @@ pub mod planner;
 mod problem;
 mod render;
 mod report;
+mod saved;
 mod source;
 mod validate;
 mod verify;
 
 pub use apply::{ApplyOptions, Progress, ProgressFn, apply};
+pub use dag::Interrupt;
 pub use error::SyncError;
 pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
 pub use fingerprint::{Drift, DriftChange, DriftItem, Fingerprint};
@@ -61,6 +63,9 @@ pub use plan::{
 pub use problem::{Location, Problem, Problems};
 pub use render::PLAN_JSON_VERSION;
 pub use report::{ApplyReport, StepOutcome, StepReport, describe};
+pub use saved::{
+    Environment, SAVED_PLAN_FORMAT, SAVED_PLAN_VERSION, SavedPlan, TOOL_VERSION, Target,
+};
 
 use clerk_rbac::Clerk;
 

@@ -12,7 +12,7 @@ use clerk_rbac::{Clerk, Error};
 use send::{Failure, await_migration, send};
 
 use super::{
-    dag::{self, Dag, Outcome},
+    dag::{self, Dag, Interrupt, Outcome},
     error::SyncError,
     fingerprint::{DriftChange, Fingerprint},
     instance::{Instance, read},
@@ -40,6 +40,12 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// Told when each step starts and ends, for progress displays.
     pub progress: Option<ProgressFn>,
+    /// Stops the apply early when triggered: no new step starts, running ones get
+    /// [`grace`](Self::grace) to finish, and the report says what was not started.
+    pub interrupt: Option<Interrupt>,
+    /// How long running steps may go on after an interrupt (default 30 s); a step still
+    /// running then is reported as interrupted (its outcome unknown).
+    pub grace: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -49,6 +55,8 @@ impl Default for ApplyOptions {
             migration_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(2),
             progress: None,
+            interrupt: None,
+            grace: Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +68,8 @@ impl fmt::Debug for ApplyOptions {
             .field("migration_timeout", &self.migration_timeout)
             .field("poll_interval", &self.poll_interval)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("interrupt", &self.interrupt)
+            .field("grace", &self.grace)
             .finish()
     }
 }
@@ -73,6 +83,18 @@ impl ApplyOptions {
     /// Sets [`concurrency`](Self::concurrency) (`0` is taken as `1`).
     pub fn concurrency(mut self, steps: usize) -> Self {
         self.concurrency = steps.max(1);
+        self
+    }
+
+    /// Sets [`interrupt`](Self::interrupt).
+    pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
+    /// Sets [`grace`](Self::grace).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -202,6 +224,7 @@ async fn execute(
     let outcomes = dag::walk(
         &graph,
         options.concurrency,
+        options.interrupt.as_ref().map(|i| (i, options.grace)),
         |id| {
             let step = &plan.steps[id];
             let ids = &ids;
@@ -248,6 +271,8 @@ fn outcome_of(outcome: &Outcome<Option<String>, StepOutcome>) -> StepOutcome {
         Outcome::Skipped { failed } => StepOutcome::Skipped {
             because_of: *failed,
         },
+        Outcome::NotStarted => StepOutcome::NotStarted,
+        Outcome::Abandoned => StepOutcome::Interrupted,
     }
 }
 
