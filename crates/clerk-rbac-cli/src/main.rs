@@ -33,6 +33,7 @@ mod args;
 mod commands;
 mod instance;
 mod output;
+mod signals;
 
 use std::{fmt, process::ExitCode};
 
