@@ -78,13 +78,28 @@ impl Instance {
                 "CLERK_SECRET_KEY is not set: export the instance's secret key, or run with --simulator",
             ));
         }
-        // The facade's configuration errors never quote the key.
-        let clerk = clerk_rbac_sync::client_from_env().map_err(|e| CliError::new(e.to_string()))?;
+        let key = std::env::var("CLERK_SECRET_KEY").unwrap_or_default();
+        if key.trim_start().starts_with("pk_") {
+            return Err(CliError::new(
+                "CLERK_SECRET_KEY holds a publishable key (pk_...); the Backend API needs the instance's secret key (sk_test_... or sk_live_..., under API keys in the Clerk dashboard)",
+            ));
+        }
+        // The facade's configuration errors never quote the key; the one about plain http
+        // names a Rust method, so say what a CLI user can do instead.
+        let clerk = clerk_rbac_sync::client_from_env().map_err(|e| {
+            let message = e.to_string();
+            if message.contains("allow_insecure_http") {
+                CliError::new(
+                    "CLERK_API_URL uses plain http, which would send the secret key in cleartext: use an https URL (plain http is accepted only for loopback addresses, such as a local simulator)",
+                )
+            } else {
+                CliError::new(message)
+            }
+        })?;
         let url = std::env::var("CLERK_API_URL")
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| clerk_rbac::DEFAULT_BASE_URL.to_owned());
-        let key = std::env::var("CLERK_SECRET_KEY").unwrap_or_default();
         Ok(Instance {
             clerk,
             target: Target::new(&url, &key),

@@ -46,10 +46,16 @@ impl Interrupt {
     /// Resolves when the request is made, with when it was first made.
     async fn triggered_at(&self) -> Instant {
         let mut receiver = self.at.subscribe();
-        match receiver.wait_for(Option::is_some).await {
-            Ok(at) => at.unwrap_or_else(Instant::now),
+        // Copied out at once: the borrow must not live across an await (apply stays `Send`).
+        let at = receiver
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|at| *at);
+        match at {
+            Some(at) => at,
             // The sender lives in `self`, so it cannot be gone; never resolve if it were.
-            Err(_) => std::future::pending().await,
+            None => std::future::pending().await,
         }
     }
 }

@@ -15,7 +15,7 @@ use super::{
     error::SyncError,
     file::DesiredState,
     keys::closest,
-    problem::{Problem, Problems},
+    problem::{Location, Problem, Problems},
     source::{Source, index_path, push_key},
     validate,
 };
@@ -54,12 +54,44 @@ impl DesiredState {
     /// Reads and checks the desired-state file at `path`; see [`from_toml`](Self::from_toml).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, SyncError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| SyncError::Io {
+        let bytes = std::fs::read(path).map_err(|source| SyncError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let name = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(&name, &e))?;
+        Self::from_toml(&text, &name)
     }
+}
+
+/// The problem of a file that is not UTF-8, located on its first bad byte.
+fn not_utf8(path: &str, error: &std::string::FromUtf8Error) -> SyncError {
+    let bytes = error.as_bytes();
+    let valid = error.utf8_error().valid_up_to();
+    let before = String::from_utf8_lossy(&bytes[..valid]);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = bytes[valid..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| valid + i);
+    SyncError::InvalidFile(Problems(vec![Problem {
+        location: Some(Location {
+            path: path.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            line_text: String::from_utf8_lossy(
+                &bytes[valid - (before.len() - line_start)..line_end],
+            )
+            .trim_end_matches('\r')
+            .to_owned(),
+        }),
+        key: String::new(),
+        message: format!(
+            "the file is not UTF-8 text: byte 0x{:02x} here cannot start a character",
+            bytes[valid]
+        ),
+        help: Some("save the file as UTF-8".into()),
+    }]))
 }
 
 fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {

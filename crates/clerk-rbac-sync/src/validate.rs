@@ -193,13 +193,17 @@ fn role_sets(state: &DesiredState, report: &mut Report<'_>) {
         let mut seen = HashMap::new();
         for (i, role) in set.roles.iter().enumerate() {
             let item = index_path(&list_path, i);
-            if let Some(first) = seen.insert(role.as_str(), i) {
+            if let Some(&first) = seen.get(role.as_str()) {
+                // Both places named the same way as the key path: `roles[0]`, 0-based.
                 report.value(
                     item,
-                    format!("`{role}` is listed twice (first at position {})", first + 1),
+                    format!("`{role}` is listed twice (first as roles[{first}])"),
                     None,
                 );
-            } else if !state.roles.contains_key(role) {
+                continue;
+            }
+            seen.insert(role.as_str(), i);
+            if !state.roles.contains_key(role) {
                 let help = renamed_roles
                     .get(role.as_str())
                     .map(|new| format!("it is renamed to `{new}` in this file; use the new key"))

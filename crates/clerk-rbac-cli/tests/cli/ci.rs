@@ -533,3 +533,57 @@ async fn apply_json_keeps_the_key_order_of_plan_json() {
     let report: Value = serde_json::from_str(&apply.stdout).unwrap();
     assert_eq!(report["report"]["interrupted"], false);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_and_url_mistakes_say_what_a_cli_user_can_do() {
+    let sim = simulator().await;
+    let publishable = run(
+        &[
+            ("CLERK_SECRET_KEY", "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"),
+            ("CLERK_API_URL", sim.base_url()),
+        ],
+        &["plan", EXAMPLE],
+    )
+    .await;
+    assert_eq!(publishable.code, 1);
+    assert!(
+        publishable
+            .stderr
+            .contains("CLERK_SECRET_KEY holds a publishable key"),
+        "{}",
+        publishable.stderr
+    );
+    assert!(!publishable.stderr.contains("Y2xlcmsuZXhhbXBsZS5jb20k"));
+    assert!(sim.requests().is_empty(), "refused before sending it");
+
+    let plain = run(
+        &[
+            ("CLERK_SECRET_KEY", sim.secret_key()),
+            ("CLERK_API_URL", "http://api.example.com"),
+        ],
+        &["plan", EXAMPLE],
+    )
+    .await;
+    assert_eq!(plain.code, 1);
+    assert!(
+        plain.stderr.contains("CLERK_API_URL uses plain http")
+            && !plain.stderr.contains("allow_insecure_http"),
+        "{}",
+        plain.stderr
+    );
+
+    let wrong = run(
+        &[
+            ("CLERK_SECRET_KEY", "not_a_secret_key"),
+            ("CLERK_API_URL", sim.base_url()),
+        ],
+        &["plan", EXAMPLE],
+    )
+    .await;
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains("check that CLERK_SECRET_KEY"),
+        "{}",
+        wrong.stderr
+    );
+}

@@ -290,6 +290,19 @@ fn maybe_done(error: &Error) -> bool {
     error.status().is_none_or(|s| s.is_server_error()) || error.attempts().made > 1
 }
 
+/// Whether Clerk refused a creation because the key is taken: another writer (or an earlier
+/// attempt whose answer was lost) may have made the object exactly as wanted, so it is read
+/// back like an ambiguous answer, and only reported as failed if it differs.
+fn already_exists(error: &Error, action: &Action) -> bool {
+    error.code() == Some("duplicate_record")
+        && matches!(
+            action,
+            Action::CreatePermission { .. }
+                | Action::CreateRole { .. }
+                | Action::CreateRoleSet { .. }
+        )
+}
+
 /// Runs one step; on an error that may hide a success, reads the object back to tell. A step
 /// confirmed that way succeeds with the error as a note.
 async fn run_step(
@@ -300,16 +313,18 @@ async fn run_step(
 ) -> Result<Option<String>, StepOutcome> {
     match send(clerk, ids, action, options).await {
         Ok(()) => Ok(None),
-        Err(Failure::Api(error)) if maybe_done(&error) => match verify(clerk, ids, action).await {
-            Some(true) => {
-                // A retirement that went through still has its migration to wait for.
-                if let Action::RetireRoleSet { set, .. } = action {
-                    await_migration(clerk, set, options).await?;
+        Err(Failure::Api(error)) if maybe_done(&error) || already_exists(&error, action) => {
+            match verify(clerk, ids, action).await {
+                Some(true) => {
+                    // A retirement that went through still has its migration to wait for.
+                    if let Action::RetireRoleSet { set, .. } = action {
+                        await_migration(clerk, set, options).await?;
+                    }
+                    Ok(Some(error.to_string()))
                 }
-                Ok(Some(error.to_string()))
+                _ => Err(failure(&error)),
             }
-            _ => Err(failure(&error)),
-        },
+        }
         Err(Failure::Api(error)) => Err(failure(&error)),
         Err(Failure::Other(outcome)) => Err(outcome),
     }

@@ -182,3 +182,23 @@ fn empty_names_are_refused() {
     assert_eq!(found[0].1, "permissions.\"org:a:b\".name");
     assert_eq!(found[0].0, 2);
 }
+
+#[test]
+fn a_role_listed_twice_names_both_places_the_same_way() {
+    let text = format!(
+        "{BASE}\n[role_sets.\"role_set:twice\"]\nname = \"T\"\ndefault_role = \"org:admin\"\ncreator_role = \"org:admin\"\nroles = [\"org:admin\", \"org:member\", \"org:admin\", \"org:admin\"]\n"
+    );
+    let found = problems(&text);
+    let twice: Vec<_> = found
+        .iter()
+        .filter(|p| p.2.contains("listed twice"))
+        .collect();
+    assert_eq!(twice.len(), 2, "{found:?}");
+    for (problem, index) in twice.iter().zip([2, 3]) {
+        assert!(
+            problem.1.ends_with(&format!("roles[{index}]")),
+            "{problem:?}"
+        );
+        assert!(problem.2.contains("(first as roles[0])"), "{problem:?}");
+    }
+}
