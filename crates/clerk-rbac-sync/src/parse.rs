@@ -131,34 +131,137 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
     let schema = schema();
     unknown_fields(&source, schema, schema, "", table.get_mut(), &mut unknown);
 
-    let mut state = match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
-        Ok(state) => state,
-        // A field left out may be a typo of a required one: its suggestion says it all.
-        Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
-        Err(e) => {
-            let span = e.span();
-            let key = span
-                .as_ref()
-                .and_then(|span| source.path_of(span))
-                .unwrap_or_default()
-                .to_owned();
-            let location = span.map(|span| source.location(span.start));
-            return Err(Problems(vec![Problem {
-                location,
-                key,
-                message: first_line(e.message()).to_owned(),
-                help: None,
-            }]));
-        }
-    };
+    let (mut state, missing, filled) =
+        match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
+            Ok(state) => (state, Vec::new(), Vec::new()),
+            // A field left out may be a typo of a required one: its suggestion says it all.
+            Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
+            Err(e) => recover(text, &source, e)?,
+        };
     state.source = Some(Arc::new(source));
     let mut problems = unknown;
-    problems.extend(validate::check(&state));
+    problems.extend(missing);
+    // What the stand-ins for missing fields break is not news.
+    problems.extend(
+        validate::check(&state)
+            .into_iter()
+            .filter(|p| !filled.iter().any(|f| p.key.starts_with(f.as_str()))),
+    );
     if problems.is_empty() {
         Ok(state)
     } else {
         Err(Problems(problems))
     }
+}
+
+/// The problem a deserialization error makes, and the missing required field it names (with
+/// the key path of its table), if that is what it is.
+fn type_problem(source: &Source, e: &toml::de::Error) -> (Problem, Option<(String, String)>) {
+    let span = e.span();
+    let key = span
+        .as_ref()
+        .and_then(|span| source.path_of(span))
+        .unwrap_or_default()
+        .to_owned();
+    let location = span.map(|span| source.location(span.start));
+    let message = first_line(e.message()).to_owned();
+    let field = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|field| (key.clone(), field.to_owned()));
+    let problem = Problem {
+        location,
+        key,
+        message,
+        help: None,
+    };
+    (problem, field)
+}
+
+/// A file missing required fields: each is reported, then given a stand-in so that the rest
+/// of the file is still read and checked (a missing name must not hide a rename conflict
+/// elsewhere). Returns the state with stand-ins, the problems, and the key paths filled.
+fn recover(
+    text: &str,
+    source: &Source,
+    first: toml::de::Error,
+) -> Result<(DesiredState, Vec<Problem>, Vec<String>), Problems> {
+    let mut problems = Vec::new();
+    let mut filled: Vec<(String, String)> = Vec::new();
+    let mut error = first;
+    // Bounded: each round fills one more field.
+    for _ in 0..200 {
+        let (problem, field) = type_problem(source, &error);
+        problems.push(problem);
+        let Some((table_path, field)) = field.filter(|(_, f)| placeholder(f).is_some()) else {
+            return Err(Problems(problems));
+        };
+        if filled.contains(&(table_path.clone(), field.clone())) {
+            return Err(Problems(problems));
+        }
+        filled.push((table_path, field));
+        let Ok(mut table) = DeTable::parse(text) else {
+            return Err(Problems(problems));
+        };
+        for (path, field) in &filled {
+            if !fill(table.get_mut(), "", path, field) {
+                return Err(Problems(problems));
+            }
+        }
+        match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
+            Ok(state) => {
+                let filled = filled
+                    .into_iter()
+                    .map(|(path, field)| {
+                        let mut path = path;
+                        push_key(&mut path, &field);
+                        path
+                    })
+                    .collect();
+                return Ok((state, problems, filled));
+            }
+            Err(e) => error = e,
+        }
+    }
+    Err(Problems(problems))
+}
+
+/// A stand-in value for a required field, or `None` for a field this does not know.
+fn placeholder(field: &str) -> Option<DeValue<'static>> {
+    match field {
+        "name" | "default_role" | "creator_role" | "into" => {
+            Some(DeValue::String(std::borrow::Cow::Borrowed("")))
+        }
+        "type" => Some(DeValue::String(std::borrow::Cow::Borrowed("custom"))),
+        "roles" | "permissions" => Some(DeValue::Array(toml::de::DeArray::default())),
+        _ => None,
+    }
+}
+
+/// Adds a stand-in for `field` to the table at key path `path`; false if there is none.
+fn fill(table: &mut DeTable<'_>, prefix: &str, path: &str, field: &str) -> bool {
+    if prefix == path {
+        let Some(value) = placeholder(field) else {
+            return false;
+        };
+        let span = 0..0;
+        table.insert(
+            Spanned::new(span.clone(), std::borrow::Cow::Owned(field.to_owned())),
+            Spanned::new(span, value),
+        );
+        return true;
+    }
+    for (key, value) in table.iter_mut() {
+        let mut child = prefix.to_owned();
+        push_key(&mut child, key.get_ref());
+        if (path == child || path.starts_with(&format!("{child}.")))
+            && let DeValue::Table(inner) = value.get_mut()
+            && fill(inner, &child, path, field)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 fn first_line(message: &str) -> &str {

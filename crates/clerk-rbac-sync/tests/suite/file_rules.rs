@@ -202,3 +202,51 @@ fn a_role_listed_twice_names_both_places_the_same_way() {
         assert!(problem.2.contains("(first as roles[0])"), "{problem:?}");
     }
 }
+
+#[test]
+fn a_missing_field_does_not_hide_the_other_problems() {
+    let text = r#"
+[permissions."org:a:b"]
+description = "no name"
+
+[roles."org:x"]
+name = "X"
+
+[roles."org:y"]
+name = "Y"
+renamed_from = "org:x"
+
+[role_sets."role_set:s"]
+name = "S"
+type = "custom"
+creator_role = "org:x"
+roles = ["org:x"]
+"#;
+    let found = problems(text);
+    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
+    assert!(
+        found
+            .iter()
+            .any(|p| p.1 == "permissions.\"org:a:b\"" && p.2.contains("missing field `name`")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.1 == "role_sets.\"role_set:s\""
+                && p.2.contains("missing field `default_role`")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.1.starts_with("roles.\"org:y\".renamed_from")),
+        "the rename conflict is reported in the same run: {messages:#?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|p| p.1.ends_with(".name") || p.1.ends_with(".default_role")),
+        "nothing about the stand-ins: {found:#?}"
+    );
+}
