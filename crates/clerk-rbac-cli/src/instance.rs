@@ -24,6 +24,20 @@ pub struct Instance {
     simulator: Option<(Simulator, Option<StateFile>)>,
 }
 
+/// The lock files this process holds, for [`release_locks`] on a hard exit (which runs no
+/// destructor).
+static LOCKS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes every lock file this process holds: for exits that skip destructors.
+pub fn release_locks() {
+    let locks = LOCKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for lock in locks.iter() {
+        let _ = std::fs::remove_file(lock);
+    }
+}
+
 /// A `--state` file, held exclusively while this run uses it: a lock file beside it, made with
 /// `create_new`, so that a second run on the same file is refused instead of overwriting the
 /// first one's work.
@@ -45,6 +59,10 @@ impl StateFile {
             Ok(mut file) => {
                 use std::io::Write as _;
                 let _ = writeln!(file, "{}", std::process::id());
+                LOCKS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(lock.clone());
                 Ok(StateFile {
                     path: path.to_path_buf(),
                     lock,
@@ -67,6 +85,10 @@ impl StateFile {
 impl Drop for StateFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.lock);
+        LOCKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|held| *held != self.lock);
     }
 }
 

@@ -54,6 +54,7 @@ pub fn watch(interrupt: Interrupt, grace: Duration) -> Signals {
         complain!(
             "Stopped at once: steps that were running may or may not have happened. Run apply again to finish; it reads the instance first."
         );
+        crate::instance::release_locks();
         std::process::exit(i32::from(code));
     });
     Signals { received, task }

@@ -47,7 +47,8 @@ struct Live {
     child: Child,
     lines: Receiver<String>,
     seen: Vec<String>,
-    stderr: std::thread::JoinHandle<String>,
+    errors: Receiver<String>,
+    seen_errors: Vec<String>,
 }
 
 impl Live {
@@ -62,26 +63,28 @@ impl Live {
             .spawn()
             .expect("the program runs");
         let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
+        let stderr = child.stderr.take().unwrap();
         Live {
             child,
-            lines,
+            lines: read_lines(stdout),
             seen: Vec::new(),
-            stderr,
+            errors: read_lines(stderr),
+            seen_errors: Vec::new(),
+        }
+    }
+
+    /// Reads stderr lines until one satisfies `wanted`; panics if stderr ends.
+    fn wait_for_error_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            match self.errors.recv() {
+                Ok(line) => {
+                    self.seen_errors.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("stderr ended first:\n{}", self.seen_errors.join("\n")),
+            }
         }
     }
 
@@ -118,14 +121,31 @@ impl Live {
         while let Ok(line) = self.lines.recv() {
             self.seen.push(line);
         }
+        while let Ok(line) = self.errors.recv() {
+            self.seen_errors.push(line);
+        }
         let code = self
             .child
             .wait()
             .unwrap()
             .code()
             .expect("exited, not killed");
-        (code, self.seen.join("\n"), self.stderr.join().unwrap())
+        (code, self.seen.join("\n"), self.seen_errors.join("\n"))
     }
+}
+
+/// The lines of a pipe, as they come.
+fn read_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -586,4 +606,129 @@ async fn key_and_url_mistakes_say_what_a_cli_user_can_do() {
         "{}",
         wrong.stderr
     );
+}
+
+/// Runs the program in a pseudo-terminal (util-linux `script` allocates it), typing `input`;
+/// returns the exit code and everything the terminal showed.
+fn in_terminal(env: &[(&str, &str)], args: &[&str], input: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_clerk-rbac"))
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-qefc", &command.join(" "), "/dev/null"])
+        .env_clear()
+        .envs(env.iter().copied())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the program in a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let mut shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    shown.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code().expect("exited"), shown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_a_terminal_the_prompt_names_the_target_and_a_progress_bar_replaces_step_lines() {
+    let sim = slow_simulator(Duration::from_millis(50)).await;
+    let env_owned: Vec<(String, String)> = env(&sim)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let target = format!("{} (test instance)", sim.addr());
+
+    let env_no = env_owned.clone();
+    let (code, shown) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env_no
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        in_terminal(&env, &["apply", EXAMPLE], "no\n")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "Apply these changes to {target}? Only 'yes' is accepted"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("apply cancelled; nothing was changed"),
+        "{shown}"
+    );
+    assert_eq!(changes_sent(&sim), 0);
+
+    let (code, shown) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env_owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        in_terminal(&env, &["apply", EXAMPLE], "yes\n")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{shown}");
+    // The terminal echoes what was typed ahead; the program's first line names the target.
+    let first = shown
+        .lines()
+        .find(|l| !l.trim().is_empty() && l.trim() != "yes");
+    assert_eq!(
+        first.map(str::trim_end),
+        Some(format!("Target: {target}").as_str()),
+        "{shown}"
+    );
+    assert!(shown.contains("] 8/8 "), "the bar reaches the end: {shown}");
+    assert!(
+        !shown.contains("[1/8] done"),
+        "step lines are for logs, not terminals: {shown}"
+    );
+    assert!(shown.contains("\x1b[32m"), "colour on a terminal");
+    assert!(shown.contains("Apply complete: 8 done"), "{shown}");
+    assert_eq!(changes_sent(&sim), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_ctrl_c_stops_at_once_and_frees_the_state_file() {
+    let dir = temp_dir("twice");
+    let state = dir.join("sim.json");
+    let file = dir.join("bulk.toml");
+    // Past the rate limit's first window, so that steps are still waiting when we interrupt.
+    std::fs::write(&file, many_permissions(120)).unwrap();
+    let (state_arg, file_arg) = (path(&state).to_owned(), path(&file).to_owned());
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let mut live = Live::start(&[], &["apply", &file_arg, "--yes", "--state", &state_arg]);
+        live.wait_for_line(|l| l.starts_with("[ 90/120]"));
+        live.signal("INT");
+        live.wait_for_error_line(|l| l.starts_with("Interrupted (SIGINT)"));
+        live.signal("INT");
+        live.finish()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(stderr.contains("Stopped at once"), "{stderr}");
+    assert!(
+        !stdout.contains("Apply interrupted:"),
+        "no waiting for the running steps, no report: {stdout}"
+    );
+    let lock = format!("{}.lock", path(&state));
+    assert!(
+        !std::path::Path::new(&lock).exists(),
+        "the state file is free for the next run"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
