@@ -77,6 +77,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("progenitor could not generate a client from {FRAGMENT}: {e}"));
     let mut file = syn::parse2(tokens).expect("progenitor emitted code that does not parse");
     hide_constructors(&mut file);
+    document_generated_gaps(&mut file);
     let code = use_our_path_encoder(prettyplease::unparse(&file));
     let code = send_the_version_as_clerk_reads_it(code);
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
@@ -108,6 +109,69 @@ fn hide_constructors(file: &mut syn::File) {
         }
     }
     assert_eq!(hidden, 2, "progenitor's Client constructors were not found");
+}
+
+/// What the one field of each newtype model holds. OpenAPI has no place for a description of
+/// the value a newtype wraps, so typify leaves the field undocumented; a newtype the fragment
+/// adds later gets the general sentence until it is named here.
+const NEWTYPE_FIELDS: &[(&str, &str)] = &[(
+    "ReassignmentMappings",
+    "Each old role key mapped to the role key its members move to.",
+)];
+
+/// Gives the field of every generated newtype (`pub struct Name(pub T)`) and each variant of a
+/// generated closed enum a doc comment, so that every public item has one on its rendered page.
+fn document_generated_gaps(file: &mut syn::File) {
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == "types" => module.content.as_mut(),
+        _ => None,
+    }) else {
+        panic!("progenitor no longer emits a `types` module: update build.rs");
+    };
+    for item in &mut types.1 {
+        if let syn::Item::Enum(closed) = item {
+            document_variants(closed);
+            continue;
+        }
+        let syn::Item::Struct(newtype) = item else {
+            continue;
+        };
+        let syn::Fields::Unnamed(fields) = &mut newtype.fields else {
+            continue;
+        };
+        let name = newtype.ident.to_string();
+        let text = NEWTYPE_FIELDS
+            .iter()
+            .find(|(type_name, _)| *type_name == name)
+            .map_or(
+                "The value this type wraps, as it is sent and received.",
+                |(_, text)| text,
+            );
+        for field in &mut fields.unnamed {
+            field.attrs.push(syn::parse_quote!(#[doc = #text]));
+        }
+    }
+}
+
+/// Gives each variant of a generated (closed) string enum the wire value it stands for:
+/// OpenAPI has no per-value descriptions, and the enum's own doc says what the values mean.
+fn document_variants(closed: &mut syn::ItemEnum) {
+    for variant in &mut closed.variants {
+        if variant.attrs.iter().any(|a| a.path().is_ident("doc")) {
+            continue;
+        }
+        let mut wire = variant.ident.to_string();
+        for attr in variant.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    wire = meta.value()?.parse::<syn::LitStr>()?.value();
+                }
+                Ok(())
+            });
+        }
+        let text = format!("`\"{wire}\"` on the wire.");
+        variant.attrs.push(syn::parse_quote!(#[doc = #text]));
+    }
 }
 
 /// Path parameters go through `crate::path::encode_segment` (which escapes every byte RFC 3986

@@ -20,6 +20,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
+#![allow(unused_imports, clippy::all, clippy::pedantic)]
 
 include!(concat!(env!("OUT_DIR"), "/clerk_api.rs"));

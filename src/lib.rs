@@ -3,7 +3,8 @@
 //!
 //! The low-level client is generated at build time by progenitor from the OpenAPI fragment in
 //! `openapi/` (Clerk API version 2026-05-12); this crate puts a small facade on top:
-//! [`Clerk`] and its three resource handles, one error type, and request bodies that cannot
+//! [`Clerk`] and its resource handles (three for the RBAC objects, and [`Instance`] for the
+//! instance's organization settings), one error type, and request bodies that cannot
 //! be built without their required fields.
 //!
 //! ```no_run
@@ -70,7 +71,8 @@
 //! ```
 //!
 //! # Features
-//! - `rustls` (default): TLS through rustls.
+//! - `rustls` (default): TLS through rustls, with the `ring` crypto provider.
+//! - `http2`: HTTP/2 when the server offers it (off by default; HTTP/1.1 otherwise).
 //! - `native-tls`: TLS through the platform library instead. Without either, a client for an
 //!   `https` base URL is refused by [`ClerkBuilder::build`] (unless it is given its own
 //!   [`http_client`](ClerkBuilder::http_client)).
@@ -89,8 +91,8 @@
 //! limits, rate limits) are in [`rules`].
 #![warn(missing_docs)]
 
+mod attempt;
 mod call;
-mod call_record;
 mod client;
 mod error;
 pub mod generated;
@@ -119,7 +121,7 @@ pub use paginate::ListStream;
 pub use path::MAX_ID_BYTES;
 pub use rate_limit::RateLimit;
 pub use requests::{Patch, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet};
-pub use resources::{OrganizationPermissions, OrganizationRoles, RoleSets};
+pub use resources::{Instance, OrganizationPermissions, OrganizationRoles, RoleSets};
 pub use retry::{Attempts, GaveUp, RetryPolicy};
 pub use rules::MAX_ROLES_PER_CALL;
 
@@ -127,8 +129,8 @@ pub use rules::MAX_ROLES_PER_CALL;
 // schemas; shown in full on this crate's front page.
 #[doc(inline)]
 pub use generated::types::{
-    ClerkError, DeletedObject, Permission, ReassignmentMappings, Role, RoleSet, RoleSetItem,
-    RoleSetMigration,
+    ClerkError, DeletedObject, OrganizationSettings, Permission, ReassignmentMappings, Role,
+    RoleSet, RoleSetItem, RoleSetMigration,
 };
 
 /// The HTTP client this crate is built on, for [`ClerkBuilder::http_client`] and for the types
@@ -159,5 +161,29 @@ pub type ReplaceRole = generated::types::ReplaceRoleInRoleSetBody;
 /// Body of [`RoleSets::replace`]: build it with `ReplaceRoleSet::new`.
 pub type ReplaceRoleSet = generated::types::ReplaceRoleSetBody;
 
-// The open response enums (today `RoleSetType`), one `open_enum!` per named enum schema.
+// The open response enums (today `RoleSetType` and
+// `OrganizationSettingsDomainsEnrollmentModesItem`), one `open_enum!` per named enum schema.
 include!(concat!(env!("OUT_DIR"), "/open_enums.rs"));
+
+// The README and the manuals in `docs/` that show this crate, compiled (and, when they need no
+// Clerk instance, run) as doc tests; the simulator's and the sync engine's manuals are attached
+// to those crates. `#[cfg(doctest)]`: only doc tests read them, so a packaged copy of the crate,
+// which ships the README but not `docs/`, builds without them.
+
+/// The README's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
+/// The client manual's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/client.md")]
+struct ClientManualExamples;
+
+/// The manuals' index, the maintainers' manual and the benchmarks: no Rust examples today, but
+/// attached so that an unlabelled code block (which rustdoc takes for Rust) cannot slip in.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/README.md")]
+#[doc = include_str!("../docs/maintaining.md")]
+#[doc = include_str!("../docs/benchmarks.md")]
+struct OtherPages;

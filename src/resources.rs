@@ -1,15 +1,15 @@
-//! The three resource handles. Each method checks its path IDs, and hands [`Clerk::send`] a
-//! closure that makes one attempt of one generated operation; `send` runs the attempts and maps
-//! errors the same way for all of them.
+//! The resource handles (and [`Instance`], for the instance's read-only settings). Each method
+//! checks its path IDs, and hands [`Clerk::send`] a closure that makes one attempt of one
+//! generated operation; `send` runs the attempts and maps errors the same way for all of them.
 //!
 //! The handles are `Copy` and their methods take them by value, so a returned future borrows
 //! only the [`Clerk`] and the IDs: fan-out, `join!` and `FuturesUnordered` work with the obvious
 //! code (see [`OrganizationRoles::get`]).
 
 use crate::{
-    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List, Permission,
-    ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet, UpdatePermission, UpdateRole,
-    UpdateRoleSet, path::segment,
+    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List,
+    OrganizationSettings, Permission, ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet,
+    UpdatePermission, UpdateRole, UpdateRoleSet, path::segment,
 };
 
 impl Clerk {
@@ -26,6 +26,40 @@ impl Clerk {
     /// Role sets: the groups of roles an organization can use.
     pub fn role_sets(&self) -> RoleSets<'_> {
         RoleSets::new(self)
+    }
+
+    /// The instance itself: its organization settings, read-only.
+    pub fn instance(&self) -> Instance<'_> {
+        Instance { clerk: self }
+    }
+}
+
+/// The instance as a whole; from [`Clerk::instance`].
+#[derive(Clone, Copy, Debug)]
+pub struct Instance<'c> {
+    clerk: &'c Clerk,
+}
+
+impl Instance<'_> {
+    /// Reads the instance's organization settings: how many roles and role sets Clerk lets it
+    /// hold, and the roles and role set it gives organizations' creators, people joining through
+    /// a verified domain, and new organizations. The roles the settings name cannot be deleted.
+    /// This crate only reads the settings; Clerk's dashboard changes them.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
+    /// let settings = clerk.instance().organization_settings().await?;
+    /// println!(
+    ///     "up to {} roles; creators get {}",
+    ///     settings.max_allowed_roles, settings.creator_role
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn organization_settings(self) -> Result<OrganizationSettings> {
+        self.clerk
+            .send(|api| Box::pin(api.get_instance_organization_settings()))
+            .await
     }
 }
 
@@ -66,9 +100,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// ```
     pub async fn get(self, permission_id: &str) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.get_organization_permission(id))
+            .send(|api| Box::pin(api.get_organization_permission(id)))
             .await
     }
 
@@ -87,9 +120,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub async fn create(self, permission: CreatePermission) -> Result<Permission> {
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.create_organization_permission(&permission))
+            .send(|api| Box::pin(api.create_organization_permission(&permission)))
             .await
     }
 
@@ -109,9 +141,8 @@ impl<'c> OrganizationPermissions<'c> {
         changes: UpdatePermission,
     ) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.update_organization_permission(id, &changes))
+            .send(|api| Box::pin(api.update_organization_permission(id, &changes)))
             .await
     }
 
@@ -126,9 +157,12 @@ impl<'c> OrganizationPermissions<'c> {
     /// ```
     pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.delete_organization_permission(id), "permission", id)
+            .send_deletion(
+                |api| Box::pin(api.delete_organization_permission(id)),
+                "permission",
+                id,
+            )
             .await
     }
 }
@@ -184,8 +218,9 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn get(self, role_id: &str) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.get_organization_role(id)).await
+        self.clerk
+            .send(|api| Box::pin(api.get_organization_role(id)))
+            .await
     }
 
     /// Creates a role, with the permissions (by ID) it holds from the start.
@@ -205,9 +240,8 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub async fn create(self, role: CreateRole) -> Result<Role> {
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.create_organization_role(&role))
+            .send(|api| Box::pin(api.create_organization_role(&role)))
             .await
     }
 
@@ -225,9 +259,8 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn update(self, role_id: &str, changes: UpdateRole) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.update_organization_role(id, &changes))
+            .send(|api| Box::pin(api.update_organization_role(id, &changes)))
             .await
     }
 
@@ -245,9 +278,8 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.delete_organization_role(id), "role", id)
+            .send_deletion(|api| Box::pin(api.delete_organization_role(id)), "role", id)
             .await
     }
 
@@ -264,9 +296,8 @@ impl<'c> OrganizationRoles<'c> {
     pub async fn assign_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.assign_permission_to_organization_role(role, permission))
+            .send(|api| Box::pin(api.assign_permission_to_organization_role(role, permission)))
             .await
     }
 
@@ -282,9 +313,8 @@ impl<'c> OrganizationRoles<'c> {
     pub async fn remove_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.remove_permission_from_organization_role(role, permission))
+            .send(|api| Box::pin(api.remove_permission_from_organization_role(role, permission)))
             .await
     }
 }
@@ -328,8 +358,7 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn get(self, key_or_id: &str) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.get_role_set(id)).await
+        self.clerk.send(|api| Box::pin(api.get_role_set(id))).await
     }
 
     /// Creates a role set from at most 10 role keys (add more with
@@ -345,8 +374,9 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub async fn create(self, role_set: CreateRoleSet) -> Result<RoleSet> {
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.create_role_set(&role_set)).await
+        self.clerk
+            .send(|api| Box::pin(api.create_role_set(&role_set)))
+            .await
     }
 
     /// Changes the fields touched in `changes`.
@@ -361,8 +391,9 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.update_role_set(id, &changes)).await
+        self.clerk
+            .send(|api| Box::pin(api.update_role_set(id, &changes)))
+            .await
     }
 
     /// Adds at most 10 roles to the set, optionally making one of them the default or creator
@@ -380,9 +411,8 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn add_roles(self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.add_roles_to_role_set(id, &roles))
+            .send(|api| Box::pin(api.add_roles_to_role_set(id, &roles)))
             .await
     }
 
@@ -401,9 +431,8 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn replace_role(self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.replace_role_in_role_set(id, &replacement))
+            .send(|api| Box::pin(api.replace_role_in_role_set(id, &replacement)))
             .await
     }
 
@@ -426,9 +455,12 @@ impl<'c> RoleSets<'c> {
         replacement: ReplaceRoleSet,
     ) -> Result<DeletedObject> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.replace_role_set(id, &replacement), "role_set", id)
+            .send_deletion(
+                |api| Box::pin(api.replace_role_set(id, &replacement)),
+                "role_set",
+                id,
+            )
             .await
     }
 }

@@ -17,7 +17,10 @@ mod wire;
 
 use std::collections::BTreeSet;
 
-use clerk_rbac::{Clerk, RoleSet, RoleSetType};
+use clerk_rbac::{
+    Clerk, OrganizationSettings, OrganizationSettingsDomainsEnrollmentModesItem, RoleSet,
+    RoleSetType,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::any};
@@ -436,6 +439,40 @@ async fn generated_responses_fit_their_schemas() {
     assert_none(
         &problems,
         "generated instances that do not fit their schema",
+    );
+}
+
+#[tokio::test]
+async fn instance_settings_keep_quotas_roles_and_unknown_enrollment_modes() {
+    let harness = Harness::new().await;
+    let case = case_for("GetInstanceOrganizationSettings").expect("the settings have a case");
+    let schema = harness.fragment.schema("OrganizationSettings");
+
+    let sent = generate(&harness.fragment, schema, Shape::Surprising);
+    let decoded = harness
+        .exchange(case.minimal, 200, &sent)
+        .await
+        .0
+        .expect("decodes");
+    let settings: OrganizationSettings = serde_json::from_value(decoded).expect("settings");
+
+    assert_eq!(json!(settings.max_allowed_roles), sent["max_allowed_roles"]);
+    assert_eq!(
+        json!(settings.max_role_sets_allowed),
+        sent["max_role_sets_allowed"]
+    );
+    assert_eq!(settings.creator_role, sent["creator_role"]);
+    assert_eq!(settings.domains_default_role, sent["domains_default_role"]);
+    assert_eq!(
+        json!(settings.initial_role_set_key),
+        sent["initial_role_set_key"]
+    );
+    let mode = sent["domains_enrollment_modes"][0]
+        .as_str()
+        .expect("a mode was sent");
+    assert_eq!(
+        settings.domains_enrollment_modes[0],
+        OrganizationSettingsDomainsEnrollmentModesItem::Unknown(mode.to_owned())
     );
 }
 

@@ -1,4 +1,4 @@
-//! Every one of the 19 operations through the facade, as a table: each row is one facade call,
+//! Every one of the 20 operations through the facade, as a table: each row is one facade call,
 //! the exact request it must send (method, raw path, query string, JSON body) and what must be
 //! true of the value it decodes from a canned answer. The tests below run every row and name
 //! each row that fails; a guard keeps one row or more per operation of the fragment.
@@ -10,7 +10,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use clerk_rbac::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, CreateRoleSetType, DeletedObject,
-    Page, Permission, ReplaceRole, ReplaceRoleSet, Role, RoleSet, RoleSetType, RoleSetTypeUpdate,
+    OrganizationSettings, OrganizationSettingsDomainsEnrollmentModesItem as EnrollmentMode, Page,
+    Permission, ReplaceRole, ReplaceRoleSet, Role, RoleSet, RoleSetType, RoleSetTypeUpdate,
     UpdatePermission, UpdateRole, UpdateRoleSet,
 };
 use futures::future::LocalBoxFuture;
@@ -696,7 +697,79 @@ const ROWS: &[Row] = &[
             same!(deleted.deleted, true);
         }),
     },
+    // ---- the instance ----
+    Row {
+        name: "read the instance's organization settings",
+        operation_id: "GetInstanceOrganizationSettings",
+        call: call!(|clerk| clerk.instance().organization_settings()),
+        method: "GET",
+        path: "/v1/instance/organization_settings",
+        query: None,
+        body: None,
+        answer: organization_settings,
+        decodes: decodes!(|settings: OrganizationSettings| {
+            same!(settings.max_allowed_roles, 10);
+            same!(settings.max_role_sets_allowed, Some(3));
+            same!(settings.creator_role, "org:admin");
+            same!(settings.domains_default_role, "org:member");
+            same!(
+                settings.initial_role_set_key.as_deref(),
+                Some("role_set:default")
+            );
+            same!(settings.max_allowed_permissions, None);
+            same!(
+                settings.domains_enrollment_modes,
+                [
+                    EnrollmentMode::AutomaticInvitation,
+                    EnrollmentMode::Unknown("by_sso".to_owned())
+                ]
+            );
+        }),
+    },
+    Row {
+        name: "organization settings without the optional quotas and initial role set",
+        operation_id: "GetInstanceOrganizationSettings",
+        call: call!(|clerk| clerk.instance().organization_settings()),
+        method: "GET",
+        path: "/v1/instance/organization_settings",
+        query: None,
+        body: None,
+        answer: || {
+            let mut settings = organization_settings();
+            settings["initial_role_set_key"] = Value::Null;
+            let fields = settings.as_object_mut().expect("an object");
+            fields.remove("max_role_sets_allowed");
+            fields.remove("slug_disabled");
+            settings
+        },
+        decodes: decodes!(|settings: OrganizationSettings| {
+            same!(settings.max_role_sets_allowed, None);
+            same!(settings.initial_role_set_key, None);
+            same!(settings.slug_disabled, None);
+        }),
+    },
 ];
+
+/// An instance's organization settings as Clerk sends them, with a field this crate does not
+/// know (`max_allowed_invitations`) and an enrollment mode it does not know (`by_sso`).
+fn organization_settings() -> Value {
+    json!({
+        "object": "organization_settings",
+        "enabled": true,
+        "max_allowed_memberships": 5,
+        "max_allowed_roles": 10,
+        "max_role_sets_allowed": 3,
+        "max_allowed_domains": 10,
+        "max_allowed_invitations": 100,
+        "creator_role": "org:admin",
+        "admin_delete_enabled": true,
+        "domains_enabled": false,
+        "slug_disabled": false,
+        "domains_enrollment_modes": ["automatic_invitation", "by_sso"],
+        "domains_default_role": "org:member",
+        "initial_role_set_key": "role_set:default"
+    })
+}
 
 // ---- running a row ----
 
@@ -1003,8 +1076,8 @@ fn every_operation_of_the_fragment_has_a_row() {
         "operations of openapi/clerk-rbac.json without a row in tests/suite/operations.rs: {}",
         missing.join(", ")
     );
-    // The reading above found them all: the fragment vendors 19 operations.
-    assert_eq!(operations.len(), 19, "operations read from the fragment");
+    // The reading above found them all: the fragment vendors 20 operations.
+    assert_eq!(operations.len(), 20, "operations read from the fragment");
 }
 
 #[test]

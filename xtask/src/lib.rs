@@ -1,21 +1,21 @@
 //! `cargo xtask regen`: rebuilds `openapi/clerk-rbac.json`, the normalized organization RBAC
 //! fragment of Clerk's Backend API spec that `build.rs` generates the client from.
 //!
-//! The steps, one module each: [`source`] finds and reads the spec, [`parse`] turns YAML or JSON
-//! into a value, [`select`] picks the operations and their components, [`normalize`] applies the
-//! remaining rules, [`descriptions`] carries our own descriptions into the result,
-//! [`json_text`] writes the exact file text, [`report`] describes what changed, and [`regen`]
-//! ties them into the command that [`cli`] parses. [`openapi`] holds the knowledge
-//! of OpenAPI's shape that several steps share, and [`error`] the one error type.
+//! [`spec`] reads Clerk's spec (a file or a URL, YAML or JSON); [`normalize`] cuts the fragment
+//! out of it and puts it in the form `build.rs` expects ([`schemas`] holds the rules about
+//! schemas, [`openapi`] how the steps walk a document); [`descriptions`] carries our own words
+//! into the places [`targets`] finds; [`report`] says what changed; and [`regen`] ties these
+//! into the command.
 
-pub mod cli;
 pub mod descriptions;
-pub mod error;
-pub mod json_text;
 pub mod normalize;
 pub mod openapi;
-pub mod parse;
 pub mod regen;
 pub mod report;
-pub mod select;
-pub mod source;
+pub mod schemas;
+pub mod spec;
+pub mod targets;
+
+/// Every failure ends the run with one sentence for the person running it, saying what was
+/// being done and what went wrong; a string is all the structure that needs.
+pub type Result<T, E = String> = std::result::Result<T, E>;

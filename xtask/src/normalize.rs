@@ -1,33 +1,26 @@
-//! Rules 3 to 7: turning the selected operations and their components into the fragment that
-//! `build.rs` feeds to progenitor. [`normalize`] runs the whole pipeline; each rule is its own
-//! function so that it can be read and tested alone.
-
-use std::collections::{BTreeSet, HashSet};
+//! From Clerk's spec (or an earlier fragment) to the fragment that `build.rs` feeds to
+//! progenitor: rule 1 selects the RBAC operations, 2 takes the components they reach, 3 strips
+//! Clerk's prose, 4 names inline request bodies, 5 loosens response schemas, 6 sorts `required`
+//! lists and gives responses their empty description, and 7 records the provenance.
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
-use crate::openapi::{
-    Slot, child_slot, element_slot, operations, operations_mut, parse_component_ref, references_in,
-    schema_ref,
-};
-use crate::select::{collect_components, select_operations};
+use crate::Result;
+use crate::openapi::{METHODS, Slot, clean, component_of, operations_mut, references};
+use crate::schemas::{hoist_request_bodies, loosen_response_schemas};
 
-/// Keys that only carry prose or documentation tooling, which the generated client does not use
-/// and which would only make the fragment churn. Keys starting with `x-` (vendor extensions) go
-/// too.
-pub const PROSE_KEYS: &[&str] = &[
-    "description",
-    "summary",
-    "example",
-    "examples",
-    "externalDocs",
-    "tags",
+/// Rule 1: the organization RBAC part of Clerk's Backend API is every operation on one of these
+/// paths or below it (by whole segments: `/role_sets_archive` is not below `/role_sets`).
+pub const PATH_PREFIXES: &[&str] = &[
+    "/organization_permissions",
+    "/organization_roles",
+    "/role_sets",
 ];
 
-/// Response fields that Clerk's spec marks as required but that its servers may leave out, as
-/// (schema, property): a client must not fail to decode an answer without them.
-pub const SERVER_OMITTED_FIELDS: &[(&str, &str)] = &[("Permission", "type")];
+/// Rule 1, beyond the prefixes: single operations the fragment holds too, as (path, method).
+/// The instance's organization settings say what Clerk allows (role and role-set quotas, the
+/// creator and domain default roles); their PATCH changes the whole instance and stays out.
+pub const OPERATIONS: &[(&str, &str)] = &[("/instance/organization_settings", "get")];
 
 /// The fragment's `info.title`.
 pub const FRAGMENT_TITLE: &str = "Clerk Backend API: organization RBAC fragment";
@@ -45,361 +38,145 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// The provenance an existing fragment records, so that re-normalizing the fragment itself
-    /// keeps it rather than describing the fragment as its own source.
+    /// The provenance a fragment records, so that re-normalizing the fragment keeps it.
     pub fn recorded_in(fragment: &Value) -> Result<Provenance> {
         let recorded = &fragment["info"][PROVENANCE_KEY];
         match (recorded["source"].as_str(), recorded["sha256"].as_str()) {
             (Some(source), Some(sha256)) => Ok(Provenance {
-                source: source.to_string(),
-                sha256: sha256.to_string(),
+                source: source.into(),
+                sha256: sha256.into(),
             }),
-            _ => Err(Error::new(format!(
+            _ => Err(format!(
                 "the fragment has no info.{PROVENANCE_KEY} with a source and a sha256"
-            ))),
+            )),
         }
     }
 }
 
-/// Turns a Clerk Backend API spec (or an earlier fragment) into the organization RBAC fragment.
-///
-/// In order: prose and extensions are stripped from the whole spec (rule 3, done first so that a
-/// `$ref` hiding in an extension cannot pull a component in), the RBAC operations are selected
-/// (rule 1) with every component they reach (rule 2), inline request bodies become named schemas
-/// (rule 4), response schemas are loosened (rule 5), `required` lists are sorted and responses
-/// get their empty description (rule 6), and `info` records the provenance (rule 7).
+/// Applies rules 1 to 7 to a spec. Prose is stripped first, so that a `$ref` hiding in an
+/// extension cannot pull a component in.
 pub fn normalize(spec: &Value, provenance: &Provenance) -> Result<Value> {
-    let header = read_header(spec)?;
-    let mut stripped = spec.clone();
-    strip_prose(&mut stripped);
-
-    let paths = stripped["paths"]
-        .as_object()
-        .ok_or_else(|| Error::new("the spec has no `paths` mapping"))?;
-    let paths = select_operations(paths)?;
-    let components = collect_components(&stripped, &paths)?;
-
-    let mut fragment = Map::new();
-    fragment.insert("openapi".into(), Value::String(header.openapi));
-    fragment.insert("info".into(), fragment_info(&header.version, provenance));
-    if let Some(servers) = stripped.get("servers") {
-        fragment.insert("servers".into(), servers.clone());
+    if !spec.is_object() {
+        return Err("the spec is not an OpenAPI document: its top level is not a mapping".into());
     }
-    fragment.insert("paths".into(), Value::Object(paths));
-    fragment.insert("components".into(), Value::Object(components));
-    let mut fragment = Value::Object(fragment);
-
+    let openapi = spec["openapi"]
+        .as_str()
+        .ok_or("the spec has no `openapi` version field")?;
+    // progenitor reads OpenAPI 3.0 only; failing here is clearer than failing in build.rs.
+    if !openapi.starts_with("3.0.") {
+        return Err(format!(
+            "the spec is OpenAPI {openapi}, but progenitor reads OpenAPI 3.0.x only"
+        ));
+    }
+    let version = spec["info"]["version"]
+        .as_str()
+        .ok_or("the spec has no `info.version` string")?;
+    let mut spec = spec.clone();
+    clean(&mut spec, Slot::Structure);
+    let all_paths = spec["paths"]
+        .as_object()
+        .ok_or("the spec has no `paths` mapping")?;
+    let paths = select(all_paths)?;
+    let components = closure(&spec, &paths)?;
+    let mut fragment = json!({
+        "openapi": openapi,
+        "info": {
+            "title": FRAGMENT_TITLE,
+            "version": version,
+            PROVENANCE_KEY: {"source": provenance.source, "sha256": provenance.sha256},
+        },
+        "paths": paths,
+        "components": components,
+    });
+    if let Some(servers) = spec.get("servers") {
+        fragment["servers"] = servers.clone();
+    }
     hoist_request_bodies(&mut fragment)?;
     loosen_response_schemas(&mut fragment)?;
-    sort_required(&mut fragment);
     describe_responses(&mut fragment);
     Ok(fragment)
 }
 
-/// The parts of the spec's top level that the fragment keeps as they are.
-struct Header {
-    openapi: String,
-    version: String,
-}
-
-fn read_header(spec: &Value) -> Result<Header> {
-    if !spec.is_object() {
-        return Err(Error::new(
-            "the spec is not an OpenAPI document: its top level is not a mapping",
+/// Rule 1: the selected paths, each with its operations and path-level `parameters` only. A spec
+/// without any such operation is not Clerk's Backend API spec.
+fn select(paths: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut selected = Map::new();
+    for (path, item) in paths {
+        let every_method = PATH_PREFIXES.iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+        let wanted = |method: &str| {
+            METHODS.contains(&method)
+                && (every_method || OPERATIONS.contains(&(path.as_str(), method)))
+        };
+        if !every_method && !OPERATIONS.iter().any(|(single, _)| single == path) {
+            continue;
+        }
+        let item = item
+            .as_object()
+            .ok_or_else(|| format!("paths.{path} is not an object"))?;
+        let kept: Map<String, Value> = item
+            .iter()
+            .filter(|(key, _)| wanted(key) || *key == "parameters")
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        if kept.keys().any(|key| key != "parameters") {
+            selected.insert(path.clone(), Value::Object(kept));
+        }
+    }
+    if selected.is_empty() {
+        return Err(format!(
+            "the spec has no operations under {}; is it Clerk's Backend API spec?",
+            PATH_PREFIXES.join(", ")
         ));
     }
-    let openapi = spec["openapi"]
-        .as_str()
-        .ok_or_else(|| Error::new("the spec has no `openapi` version field"))?;
-    // progenitor 0.15 (through openapiv3) reads OpenAPI 3.0 only; failing here is clearer than
-    // failing in build.rs.
-    if !openapi.starts_with("3.0.") {
-        return Err(Error::new(format!(
-            "the spec is OpenAPI {openapi}, but progenitor reads OpenAPI 3.0.x only"
-        )));
-    }
-    let version = spec["info"]["version"]
-        .as_str()
-        .ok_or_else(|| Error::new("the spec has no `info.version` string"))?;
-    Ok(Header {
-        openapi: openapi.to_string(),
-        version: version.to_string(),
-    })
+    Ok(selected)
 }
 
-/// Rule 3: removes prose ([`PROSE_KEYS`]) and vendor extensions (`x-*`) everywhere in
-/// `document`, except where a key is a name rather than a keyword (see [`Slot`]) and inside
-/// literal data such as `default` values.
-pub fn strip_prose(document: &mut Value) {
-    strip_in(document, Slot::Structure);
-}
-
-fn strip_in(value: &mut Value, slot: Slot) {
-    if slot == Slot::Literal {
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            if slot == Slot::Structure {
-                map.retain(|key, _| !is_prose_or_extension(key));
-            }
-            for (key, child) in map.iter_mut() {
-                let child_slot = child_slot(slot, key, child);
-                strip_in(child, child_slot);
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                strip_in(item, element_slot(slot));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Whether rule 3 drops a keyword.
-pub fn is_prose_or_extension(key: &str) -> bool {
-    PROSE_KEYS.contains(&key) || key.starts_with("x-")
-}
-
-/// Rule 4: moves each inline `application/json` request-body schema to
-/// `components/schemas/<operationId>Body` and refers to it from the operation.
-///
-/// progenitor would give an inline body that same type name, so generated names do not change;
-/// a named schema is what `build.rs` needs to swap PATCH bodies for hand-written types. A name
-/// that is already taken is an error rather than a silent overwrite.
-pub fn hoist_request_bodies(fragment: &mut Value) -> Result<()> {
-    let mut hoisted = Vec::new();
-    if let Some(paths) = fragment.get_mut("paths").and_then(Value::as_object_mut) {
-        for (path, method, operation) in operations_mut(paths) {
-            let operation_id = operation["operationId"].as_str().map(str::to_string);
-            let Some(schema) =
-                operation.pointer_mut("/requestBody/content/application~1json/schema")
-            else {
-                continue;
-            };
-            if schema.get("$ref").is_some() {
-                continue;
-            }
-            let Some(operation_id) = operation_id else {
-                return Err(Error::new(format!(
-                    "{} {path} has an inline request body but no operationId to name it after",
-                    method.to_uppercase()
-                )));
-            };
-            let name = format!("{operation_id}Body");
-            let reference = json!({"$ref": schema_ref(&name)});
-            hoisted.push((name, std::mem::replace(schema, reference)));
-        }
-    }
-    if hoisted.is_empty() {
-        return Ok(());
-    }
-    let schemas = schemas_mut(fragment);
-    for (name, schema) in hoisted {
-        if schemas.contains_key(&name) {
-            return Err(Error::new(format!(
-                "cannot move an inline request body to components.schemas.{name}: \
-                 a schema of that name already exists"
-            )));
-        }
-        schemas.insert(name, schema);
-    }
-    Ok(())
-}
-
-/// Rule 5: makes the schemas that responses use tolerate what a newer server may send, so that
-/// an additive change on Clerk's side does not break decoding in a released client. Request
-/// schemas stay as strict as the spec says.
-///
-/// For each schema reached from a response (and not from a request body):
-/// - `additionalProperties: false` is removed;
-/// - a property whose `enum` has one value becomes a plain string of that type;
-/// - a property whose `enum` has several values refers to a new named schema
-///   `<Schema><PropertyInPascalCase>` holding the enum (`build.rs` turns named enums into open
-///   ones), through `allOf` + `nullable: true` if the property was nullable;
-/// - `required` loses every nullable property and every [`SERVER_OMITTED_FIELDS`] entry, and
-///   goes away if that empties it.
-///
-/// A schema used by both a response and a request body cannot be both loose and strict, so it is
-/// an error that names it.
-pub fn loosen_response_schemas(fragment: &mut Value) -> Result<()> {
-    let from_responses = schemas_reached_from(fragment, "responses");
-    let from_requests = schemas_reached_from(fragment, "requestBody");
-    let shared: Vec<&str> = from_responses
-        .intersection(&from_requests)
-        .map(String::as_str)
-        .collect();
-    if !shared.is_empty() {
-        return Err(Error::new(format!(
-            "schemas used by both request bodies and responses: {}; responses are loosened for \
-             forward compatibility while requests stay strict, so these need a decision in \
-             xtask/src/normalize.rs",
-            shared.join(", ")
-        )));
-    }
-    if from_responses.is_empty() {
-        return Ok(());
-    }
-    let schemas = schemas_mut(fragment);
-    let mut enums = Vec::new();
-    for name in &from_responses {
-        if let Some(schema) = schemas.get_mut(name) {
-            enums.extend(loosen_schema(name, schema));
-        }
-    }
-    for (name, schema) in enums {
-        if schemas.contains_key(&name) {
-            return Err(Error::new(format!(
-                "cannot move an enum to components.schemas.{name}: a schema of that name \
-                 already exists"
-            )));
-        }
-        schemas.insert(name, schema);
-    }
-    Ok(())
-}
-
-/// Loosens one response schema in place (see [`loosen_response_schemas`]) and returns the enum
-/// schemas it moved out, with their names.
-fn loosen_schema(name: &str, schema: &mut Value) -> Vec<(String, Value)> {
-    let Some(schema) = schema.as_object_mut() else {
-        return Vec::new();
-    };
-    if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
-        schema.remove("additionalProperties");
-    }
-    let mut moved = Vec::new();
-    let mut nullable = HashSet::new();
-    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for (property, property_schema) in properties.iter_mut() {
-            let is_nullable = property_schema.get("nullable") == Some(&Value::Bool(true));
-            if is_nullable {
-                nullable.insert(property.clone());
-            }
-            let Some(values) = property_schema.get("enum").and_then(Value::as_array) else {
-                continue;
-            };
-            match values.len() {
-                // A constant such as `object: "role"`: checking it only makes a newer value fail.
-                1 => {
-                    if let Some(property_schema) = property_schema.as_object_mut() {
-                        property_schema.remove("enum");
-                    }
-                }
-                2.. => {
-                    let enum_name = format!("{name}{}", pascal_case(property));
-                    let mut named = property_schema.clone();
-                    if let Some(named) = named.as_object_mut() {
-                        named.remove("nullable");
-                    }
-                    let reference = json!({"$ref": schema_ref(&enum_name)});
-                    *property_schema = if is_nullable {
-                        // OpenAPI 3.0 ignores siblings of `$ref`, hence the `allOf` wrapper.
-                        json!({"allOf": [reference], "nullable": true})
-                    } else {
-                        reference
-                    };
-                    moved.push((enum_name, named));
-                }
-                0 => {}
-            }
-        }
-    }
-    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-        required.retain(|field| {
-            let Some(field) = field.as_str() else {
-                return true;
-            };
-            !nullable.contains(field) && !SERVER_OMITTED_FIELDS.contains(&(name, field))
-        });
-        // OpenAPI 3.0 wants a non-empty `required`, so an emptied one goes.
-        if required.is_empty() {
-            schema.remove("required");
-        }
-    }
-    moved
-}
-
-/// The names of the schemas reached, through any chain of `$ref`s, from the operations' `part`
-/// (`responses` or `requestBody`).
-fn schemas_reached_from(fragment: &Value, part: &str) -> BTreeSet<String> {
+/// Rule 2: every component the selected paths reach through `$ref`s, directly or through other
+/// components, grouped by kind. A reference to nothing is an error naming it and its place.
+fn closure(spec: &Value, paths: &Map<String, Value>) -> Result<Map<String, Value>> {
     let mut pending = Vec::new();
-    if let Some(paths) = fragment["paths"].as_object() {
-        for (_, _, operation) in operations(paths) {
-            if let Some(value) = operation.get(part) {
-                let slot = child_slot(Slot::Structure, part, value);
-                references_in(value, slot, part, &mut pending);
-            }
+    for (path, item) in paths {
+        references(
+            item,
+            Slot::Structure,
+            &format!("paths.{path}"),
+            &mut pending,
+        );
+    }
+    let mut components = Map::new();
+    while let Some((reference, at)) = pending.pop() {
+        let (kind, name) = component_of(&reference)
+            .map_err(|why| format!("unsupported $ref {reference:?} at {at}: {why}"))?;
+        if spec.pointer(&reference[1..]).is_none() {
+            return Err(format!(
+                "dangling $ref {reference:?} at {at}: the spec has no such component"
+            ));
+        }
+        let group = components.entry(kind.clone()).or_insert_with(|| json!({}));
+        if group.get(&name).is_none() {
+            let component = &spec["components"][&kind][&name];
+            references(
+                component,
+                Slot::Structure,
+                &format!("components.{kind}.{name}"),
+                &mut pending,
+            );
+            group[&name] = component.clone();
         }
     }
-    let mut seen = BTreeSet::new();
-    while let Some((reference, _)) = pending.pop() {
-        // The closure step has already refused references that do not resolve.
-        let Ok(target) = parse_component_ref(&reference) else {
-            continue;
-        };
-        let component = &fragment["components"][&target.kind][&target.name];
-        if seen.insert((target.kind.clone(), target.name.clone())) {
-            references_in(component, Slot::Structure, &reference, &mut pending);
-        }
-    }
-    seen.into_iter()
-        .filter(|(kind, _)| kind == "schemas")
-        .map(|(_, name)| name)
-        .collect()
-}
-
-/// `role_set_type` and `role-set-type` both become `RoleSetType`.
-pub fn pascal_case(name: &str) -> String {
-    name.split(['_', '-'])
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
-
-/// Rule 6, first half: sorts every `required` list, so that the order in Clerk's spec (which
-/// carries no meaning) cannot cause churn.
-pub fn sort_required(document: &mut Value) {
-    sort_required_in(document, Slot::Structure);
-}
-
-fn sort_required_in(value: &mut Value, slot: Slot) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                let child_slot = child_slot(slot, key, child);
-                match child {
-                    Value::Array(names) if key == "required" && slot == Slot::Structure => {
-                        names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-                    }
-                    _ if child_slot == Slot::Literal => {}
-                    _ => sort_required_in(child, child_slot),
-                }
-            }
-        }
-        Value::Array(items) if slot != Slot::Literal => {
-            for item in items {
-                sort_required_in(item, element_slot(slot));
-            }
-        }
-        _ => {}
-    }
+    Ok(components)
 }
 
 /// Rule 6, second half: OpenAPI requires a `description` on every Response Object, and rule 3
-/// removed them all, so each response (in `components.responses` and inline in operations, but
-/// not a `$ref` to one) gets an empty one.
-pub fn describe_responses(fragment: &mut Value) {
+/// removed them, so each response that is not a `$ref` gets an empty one.
+fn describe_responses(fragment: &mut Value) {
+    let mut responses: Vec<&mut Value> = Vec::new();
     let Some(fragment) = fragment.as_object_mut() else {
         return;
     };
-    let mut responses: Vec<&mut Value> = Vec::new();
     for (key, part) in fragment.iter_mut() {
         match (key.as_str(), part) {
             ("components", Value::Object(components)) => {
@@ -421,45 +198,17 @@ pub fn describe_responses(fragment: &mut Value) {
         if let Value::Object(response) = response
             && !response.contains_key("$ref")
         {
-            response.insert("description".into(), Value::String(String::new()));
+            response.insert("description".into(), json!(""));
         }
     }
-}
-
-/// Rule 7: the fragment's `info`: a fixed title, the spec's API version, and the provenance.
-pub fn fragment_info(version: &str, provenance: &Provenance) -> Value {
-    json!({
-        "title": FRAGMENT_TITLE,
-        "version": version,
-        PROVENANCE_KEY: {"source": provenance.source, "sha256": provenance.sha256},
-    })
-}
-
-/// `components.schemas`, created if the fragment has none yet.
-fn schemas_mut(fragment: &mut Value) -> &mut Map<String, Value> {
-    let components = fragment
-        .as_object_mut()
-        .expect("the fragment is built as an object")
-        .entry("components")
-        .or_insert_with(|| json!({}));
-    if !components.is_object() {
-        *components = json!({});
-    }
-    let schemas = components
-        .as_object_mut()
-        .expect("made an object above")
-        .entry("schemas")
-        .or_insert_with(|| json!({}));
-    if !schemas.is_object() {
-        *schemas = json!({});
-    }
-    schemas.as_object_mut().expect("made an object above")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_text::to_fragment_text;
+    use crate::openapi::entries;
+    use crate::regen::to_fragment_text;
+    use crate::spec::parse_document;
 
     fn provenance() -> Provenance {
         Provenance {
@@ -468,536 +217,119 @@ mod tests {
         }
     }
 
-    /// A small spec touching every rule: prose, a header named like an extension, an inline
-    /// body, response schemas with a constant, an enum, nullable and server-omitted fields, a
-    /// strict request schema, and components nothing uses.
-    fn spec() -> Value {
-        json!({
-            "openapi": "3.0.3",
-            "info": {"title": "Clerk", "version": "2030-01-01", "description": "prose"},
-            "servers": [{"url": "https://api.example.test/v1", "description": "prose"}],
-            "tags": [{"name": "roles"}],
-            "x-speakeasy-retries": {"strategy": "backoff"},
-            "paths": {
-                "/role_sets": {
-                    "get": {
-                        "operationId": "ListRoleSets",
-                        "summary": "List",
-                        "tags": ["Role sets"],
-                        "x-speakeasy-name-override": "list",
-                        "parameters": [{"$ref": "#/components/parameters/Limit"}],
-                        "responses": {
-                            "200": {
-                                "description": "OK",
-                                "headers": {"x-request-id": {"schema": {"type": "string"}}},
-                                "content": {"application/json": {
-                                    "schema": {"$ref": "#/components/schemas/RoleSet"},
-                                    "example": {"object": "role_set"}
-                                }}
-                            },
-                            "400": {"$ref": "#/components/responses/Errors"}
-                        }
-                    },
-                    "post": {
-                        "operationId": "CreateRoleSet",
-                        "requestBody": {"required": true, "content": {"application/json": {"schema": {
-                            "type": "object",
-                            "additionalProperties": false,
-                            "required": ["name", "key"],
-                            "properties": {
-                                "name": {"type": "string", "description": "prose"},
-                                "key": {"type": "string"},
-                                "type": {"type": "string", "enum": ["initial", "custom"]},
-                                "mode": {"$ref": "#/components/schemas/Mode"}
-                            }
-                        }}}},
-                        "responses": {"200": {"$ref": "#/components/responses/RoleSet"}}
-                    }
-                },
-                "/users": {"get": {"operationId": "ListUsers", "responses": {
-                    "200": {"$ref": "#/components/responses/Users"}
-                }}}
-            },
-            "components": {
-                "parameters": {"Limit": {"name": "limit", "in": "query", "required": false,
-                    "description": "prose", "schema": {"type": "integer", "default": 10}}},
-                "responses": {
-                    "Errors": {"description": "prose", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Errors"}}}},
-                    "RoleSet": {"description": "prose", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/RoleSet"}}}},
-                    "Users": {"description": "prose"}
-                },
-                "schemas": {
-                    "RoleSet": {
-                        "type": "object",
-                        "description": "prose",
-                        "additionalProperties": false,
-                        "required": ["type", "object", "id", "description", "migration", "kind"],
-                        "properties": {
-                            "object": {"type": "string", "enum": ["role_set"]},
-                            "id": {"type": "string", "example": "rs_123"},
-                            "description": {"type": "string", "nullable": true},
-                            "type": {"type": "string", "enum": ["initial", "custom"]},
-                            "kind": {"type": "string", "enum": ["a", "b"], "nullable": true},
-                            "migration": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Migration"}]}
-                        }
-                    },
-                    "Migration": {"type": "object", "properties": {"status": {"type": "string"}},
-                        "x-internal": {"$ref": "#/components/schemas/Hidden"}},
-                    "Errors": {"type": "object", "required": ["errors"], "properties": {
-                        "errors": {"type": "array", "items": {"type": "string"}}}},
-                    "Mode": {"type": "string", "enum": ["fast", "slow"]},
-                    "Hidden": {"type": "string"},
-                    "User": {"type": "object"}
-                }
-            }
-        })
-    }
-
-    fn fragment() -> Value {
-        normalize(&spec(), &provenance()).unwrap()
+    /// The spec of the end-to-end tests, whose fragment they compare byte for byte.
+    fn mini_spec() -> Value {
+        parse_document(
+            include_bytes!("../tests/fixtures/mini-spec.yml"),
+            "mini-spec.yml",
+        )
+        .unwrap()
     }
 
     #[test]
-    fn the_pipeline_produces_the_expected_fragment() {
-        let expected = json!({
-            "openapi": "3.0.3",
-            "info": {
-                "title": FRAGMENT_TITLE,
-                "version": "2030-01-01",
-                "x-clerk-rbac-provenance": {"source": "spec.yml", "sha256": "00ff"}
-            },
-            "servers": [{"url": "https://api.example.test/v1"}],
-            "paths": {"/role_sets": {
-                "get": {
-                    "operationId": "ListRoleSets",
-                    "parameters": [{"$ref": "#/components/parameters/Limit"}],
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "headers": {"x-request-id": {"schema": {"type": "string"}}},
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/RoleSet"}}}
-                        },
-                        "400": {"$ref": "#/components/responses/Errors"}
-                    }
-                },
-                "post": {
-                    "operationId": "CreateRoleSet",
-                    "requestBody": {"required": true, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/CreateRoleSetBody"}}}},
-                    "responses": {"200": {"$ref": "#/components/responses/RoleSet"}}
-                }
-            }},
-            "components": {
-                "parameters": {"Limit": {"name": "limit", "in": "query", "required": false,
-                    "schema": {"type": "integer", "default": 10}}},
-                "responses": {
-                    "Errors": {"description": "", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Errors"}}}},
-                    "RoleSet": {"description": "", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/RoleSet"}}}}
-                },
-                "schemas": {
-                    "CreateRoleSetBody": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["key", "name"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "key": {"type": "string"},
-                            "type": {"type": "string", "enum": ["initial", "custom"]},
-                            "mode": {"$ref": "#/components/schemas/Mode"}
-                        }
-                    },
-                    "RoleSet": {
-                        "type": "object",
-                        "required": ["id", "object", "type"],
-                        "properties": {
-                            "object": {"type": "string"},
-                            "id": {"type": "string"},
-                            "description": {"type": "string", "nullable": true},
-                            "type": {"$ref": "#/components/schemas/RoleSetType"},
-                            "kind": {"allOf": [{"$ref": "#/components/schemas/RoleSetKind"}],
-                                "nullable": true},
-                            "migration": {"nullable": true,
-                                "allOf": [{"$ref": "#/components/schemas/Migration"}]}
-                        }
-                    },
-                    "RoleSetType": {"type": "string", "enum": ["initial", "custom"]},
-                    "RoleSetKind": {"type": "string", "enum": ["a", "b"]},
-                    "Migration": {"type": "object", "properties": {"status": {"type": "string"}}},
-                    "Errors": {"type": "object", "required": ["errors"], "properties": {
-                        "errors": {"type": "array", "items": {"type": "string"}}}},
-                    "Mode": {"type": "string", "enum": ["fast", "slow"]}
-                }
-            }
-        });
-        assert_eq!(fragment(), expected);
-    }
-
-    #[test]
-    fn normalizing_a_fragment_again_changes_nothing() {
-        let once = fragment();
-        let recorded = Provenance::recorded_in(&once).unwrap();
-        assert_eq!(recorded, provenance());
-        let twice = normalize(&once, &recorded).unwrap();
+    fn the_fragment_is_a_fixed_point_whatever_the_key_order() {
+        let once = normalize(&mini_spec(), &provenance()).unwrap();
+        assert_eq!(Provenance::recorded_in(&once), Ok(provenance()));
+        let twice = normalize(&once, &provenance()).unwrap();
         assert_eq!(to_fragment_text(&twice), to_fragment_text(&once));
-    }
-
-    #[test]
-    fn the_output_does_not_depend_on_input_key_order() {
-        // The same spec with every map's keys inserted in reverse order.
         fn reversed(value: &Value) -> Value {
             match value {
-                Value::Object(map) => Value::Object(
-                    map.iter()
-                        .rev()
-                        .map(|(k, v)| (k.clone(), reversed(v)))
-                        .collect(),
-                ),
-                Value::Array(items) => Value::Array(items.iter().map(reversed).collect()),
+                Value::Object(map) => map
+                    .iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), reversed(v)))
+                    .collect(),
+                Value::Array(items) => items.iter().map(reversed).collect(),
                 other => other.clone(),
             }
         }
-        let shuffled = normalize(&reversed(&spec()), &provenance()).unwrap();
-        assert_eq!(to_fragment_text(&shuffled), to_fragment_text(&fragment()));
-    }
-
-    #[test]
-    fn a_reference_inside_an_extension_pulls_nothing_in() {
-        assert!(fragment()["components"]["schemas"].get("Hidden").is_none());
+        let shuffled = normalize(&reversed(&mini_spec()), &provenance()).unwrap();
+        assert_eq!(to_fragment_text(&shuffled), to_fragment_text(&once));
     }
 
     #[test]
     fn header_problems_are_clear_errors() {
-        let mut not_3_0 = spec();
-        not_3_0["openapi"] = json!("3.1.0");
-        let err = normalize(&not_3_0, &provenance()).unwrap_err();
+        let mut spec = mini_spec();
+        spec["openapi"] = json!("3.1.0");
+        let err = normalize(&spec, &provenance()).unwrap_err();
         assert_eq!(
-            err.message(),
+            err,
             "the spec is OpenAPI 3.1.0, but progenitor reads OpenAPI 3.0.x only"
         );
-
-        let mut no_version = spec();
-        no_version["info"] = json!({"title": "x"});
-        let err = normalize(&no_version, &provenance()).unwrap_err();
-        assert!(err.message().contains("info.version"), "{err}");
-
+        for (edit, message) in [
+            (json!({"info": {"title": "x"}}), "info.version"),
+            (json!({"paths": null}), "no `paths`"),
+        ] {
+            let mut spec = mini_spec();
+            for (key, value) in entries(&edit) {
+                spec[key] = value.clone();
+            }
+            let err = normalize(&spec, &provenance()).unwrap_err();
+            assert!(err.contains(message), "{err}");
+        }
         let err = normalize(&json!("just text"), &provenance()).unwrap_err();
-        assert!(err.message().contains("not an OpenAPI document"), "{err}");
-
-        let mut no_paths = spec();
-        no_paths.as_object_mut().unwrap().remove("paths");
-        let err = normalize(&no_paths, &provenance()).unwrap_err();
-        assert!(err.message().contains("no `paths`"), "{err}");
+        assert!(err.contains("not an OpenAPI document"), "{err}");
     }
 
     #[test]
-    fn strip_removes_prose_and_extensions_but_never_names() {
-        let mut document = json!({
-            "description": "d", "summary": "s", "example": 1, "examples": {}, "externalDocs": {},
-            "tags": [], "x-anything": true, "type": "object",
-            "properties": {
-                "description": {"type": "string", "description": "gone"},
-                "example": {"type": "string", "x-nullable": true},
-                "tags": {"type": "array", "items": {"type": "string", "summary": "gone"}},
-                "x-custom": {"type": "string"},
-                "properties": {"type": "object", "description": "gone", "properties": {
-                    "description": {"type": "string"}
-                }},
-                "status": {"type": "object", "default": {"description": "kept", "x-k": 1}}
+    fn selection_keeps_whole_segments_single_operations_and_path_parameters_only() {
+        let paths = json!({
+            "/organization_roles/{id}": {
+                "summary": "dropped",
+                "parameters": [{"name": "id", "in": "path"}],
+                "get": {"operationId": "GetRole"},
+                "head": {"operationId": "HeadRole"}
             },
-            "allOf": [{"description": "gone", "type": "object"}]
+            "/role_sets/{id}/empty": {"parameters": []},
+            "/role_sets_archive": {"get": {}},
+            "/users": {"get": {"operationId": "ListUsers"}},
+            "/instance/organization_settings": {
+                "get": {"operationId": "GetSettings"},
+                "patch": {"operationId": "UpdateSettings"}
+            }
         });
-        strip_prose(&mut document);
+        let selected = select(paths.as_object().unwrap()).unwrap();
         assert_eq!(
-            document,
+            Value::Object(selected),
             json!({
-                "type": "object",
-                "properties": {
-                    "description": {"type": "string"},
-                    "example": {"type": "string"},
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "x-custom": {"type": "string"},
-                    "properties": {"type": "object", "properties": {
-                        "description": {"type": "string"}
-                    }},
-                    "status": {"type": "object", "default": {"description": "kept", "x-k": 1}}
+                "/organization_roles/{id}": {
+                    "parameters": [{"name": "id", "in": "path"}],
+                    "get": {"operationId": "GetRole"}
                 },
-                "allOf": [{"type": "object"}]
+                "/instance/organization_settings": {"get": {"operationId": "GetSettings"}}
             })
         );
-    }
-
-    #[test]
-    fn strip_keeps_names_in_every_kind_of_name_map() {
-        let mut document = json!({
-            "paths": {"x-path": {"get": {"responses": {"200": {"content": {
-                "description": {"schema": {"type": "string"}}}}}}}},
-            "components": {
-                "schemas": {"description": {"type": "string"}},
-                "parameters": {"summary": {"name": "summary", "in": "query"}},
-                "responses": {"example": {"headers": {"tags": {"schema": {"type": "string"}}}}},
-                "requestBodies": {"x-body": {"content": {}}},
-                "securitySchemes": {"externalDocs": {"type": "http"}}
-            }
-        });
-        let before = document.clone();
-        strip_prose(&mut document);
-        assert_eq!(document, before);
-    }
-
-    #[test]
-    fn inline_request_bodies_become_named_schemas() {
-        let mut fragment = json!({"paths": {"/role_sets/{id}": {
-            "parameters": [{"name": "id", "in": "path"}],
-            "patch": {"operationId": "UpdateRoleSet", "requestBody": {"content": {
-                "application/json": {"schema": {"type": "object", "properties": {}}}}}},
-            "post": {"operationId": "ReplaceRoleSet", "requestBody": {"content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Existing"}}}}},
-            "put": {"operationId": "Upload", "requestBody": {"content": {
-                "multipart/form-data": {"schema": {"type": "object"}}}}}
-        }}, "components": {"schemas": {"Existing": {"type": "object"}}}});
-        hoist_request_bodies(&mut fragment).unwrap();
-        let item = &fragment["paths"]["/role_sets/{id}"];
-        assert_eq!(
-            item["patch"]["requestBody"]["content"]["application/json"]["schema"],
-            json!({"$ref": "#/components/schemas/UpdateRoleSetBody"})
-        );
-        assert_eq!(
-            fragment["components"]["schemas"]["UpdateRoleSetBody"],
-            json!({"type": "object", "properties": {}})
-        );
-        assert_eq!(
-            item["post"]["requestBody"]["content"]["application/json"]["schema"],
-            json!({"$ref": "#/components/schemas/Existing"})
-        );
-        assert_eq!(
-            item["put"]["requestBody"]["content"]["multipart/form-data"]["schema"],
-            json!({"type": "object"})
-        );
-        assert_eq!(
-            fragment["components"]["schemas"].as_object().unwrap().len(),
-            2
-        );
-    }
-
-    #[test]
-    fn hoisting_refuses_to_overwrite_or_to_guess_a_name() {
-        let body = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
-        let mut taken = json!({
-            "paths": {"/role_sets": {"post": {"operationId": "CreateRoleSet", "requestBody": body}}},
-            "components": {"schemas": {"CreateRoleSetBody": {"type": "string"}}}
-        });
-        let err = hoist_request_bodies(&mut taken).unwrap_err();
+        let err = select(json!({"/users": {"get": {}}}).as_object().unwrap()).unwrap_err();
         assert!(
-            err.message()
-                .contains("components.schemas.CreateRoleSetBody"),
-            "{err}"
-        );
-        assert_eq!(
-            taken["components"]["schemas"]["CreateRoleSetBody"],
-            json!({"type": "string"})
-        );
-
-        let mut anonymous = json!({"paths": {"/role_sets": {"post": {"requestBody": body}}}});
-        let err = hoist_request_bodies(&mut anonymous).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "POST /role_sets has an inline request body but no operationId to name it after"
-        );
-    }
-
-    #[test]
-    fn hoisting_nothing_adds_no_empty_schemas_map() {
-        let mut fragment = json!({"paths": {"/role_sets": {"get": {}}}, "components": {}});
-        hoist_request_bodies(&mut fragment).unwrap();
-        loosen_response_schemas(&mut fragment).unwrap();
-        assert_eq!(fragment["components"], json!({}));
-    }
-
-    /// A fragment whose only operation answers with `Thing` and sends `Input`.
-    fn loosening_fixture(thing: Value, input: Value) -> Value {
-        json!({
-            "paths": {"/role_sets": {"post": {
-                "requestBody": {"content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Input"}}}},
-                "responses": {"200": {"content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Thing"}}}}}
-            }}},
-            "components": {"schemas": {"Thing": thing, "Input": input}}
-        })
-    }
-
-    #[test]
-    fn response_schemas_are_loosened_and_request_schemas_are_not() {
-        let strict = json!({
-            "type": "object",
-            "additionalProperties": false,
-            "required": ["object", "state", "note"],
-            "properties": {
-                "object": {"type": "string", "enum": ["thing"]},
-                "state": {"type": "string", "enum": ["on", "off"]},
-                "note": {"type": "string", "nullable": true}
-            }
-        });
-        let mut fragment = loosening_fixture(strict.clone(), strict.clone());
-        loosen_response_schemas(&mut fragment).unwrap();
-        let schemas = &fragment["components"]["schemas"];
-        assert_eq!(schemas["Input"], strict);
-        assert_eq!(
-            schemas["Thing"],
-            json!({
-                "type": "object",
-                "required": ["object", "state"],
-                "properties": {
-                    "object": {"type": "string"},
-                    "state": {"$ref": "#/components/schemas/ThingState"},
-                    "note": {"type": "string", "nullable": true}
-                }
-            })
-        );
-        assert_eq!(
-            schemas["ThingState"],
-            json!({"type": "string", "enum": ["on", "off"]})
-        );
-    }
-
-    #[test]
-    fn a_nullable_enum_is_moved_out_behind_all_of() {
-        let thing = json!({"properties": {"role_kind": {
-            "type": "string", "enum": ["a", "b", "c"], "nullable": true, "default": "a"}}});
-        let mut fragment = loosening_fixture(thing, json!({}));
-        loosen_response_schemas(&mut fragment).unwrap();
-        let schemas = &fragment["components"]["schemas"];
-        assert_eq!(
-            schemas["Thing"]["properties"]["role_kind"],
-            json!({"allOf": [{"$ref": "#/components/schemas/ThingRoleKind"}], "nullable": true})
-        );
-        assert_eq!(
-            schemas["ThingRoleKind"],
-            json!({"type": "string", "enum": ["a", "b", "c"], "default": "a"})
-        );
-    }
-
-    #[test]
-    fn server_omitted_fields_leave_required_and_an_emptied_required_goes() {
-        let permission = json!({"required": ["type", "key"], "properties": {
-            "type": {"type": "string"}, "key": {"type": "string"}}});
-        let mut fragment = loosening_fixture(json!({}), json!({}));
-        fragment["components"]["schemas"]["Thing"] =
-            json!({"$ref": "#/components/schemas/Permission"});
-        fragment["components"]["schemas"]["Permission"] = permission;
-        loosen_response_schemas(&mut fragment).unwrap();
-        assert_eq!(
-            fragment["components"]["schemas"]["Permission"]["required"],
-            json!(["key"])
-        );
-
-        let only_nullable = json!({"required": ["note"], "properties": {
-            "note": {"type": "string", "nullable": true}}});
-        let mut fragment = loosening_fixture(only_nullable, json!({}));
-        loosen_response_schemas(&mut fragment).unwrap();
-        assert!(
-            fragment["components"]["schemas"]["Thing"]
-                .get("required")
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn a_schema_shared_by_requests_and_responses_is_an_error() {
-        let mut fragment = loosening_fixture(
-            json!({"properties": {"input": {"$ref": "#/components/schemas/Input"}}}),
-            json!({"type": "object"}),
-        );
-        let err = loosen_response_schemas(&mut fragment).unwrap_err();
-        assert!(
-            err.message()
-                .starts_with("schemas used by both request bodies and responses: Input;"),
+            err.contains("no operations under /organization_permissions"),
             "{err}"
         );
     }
 
     #[test]
-    fn a_moved_enum_may_not_overwrite_a_schema() {
-        let mut fragment = loosening_fixture(
-            json!({"properties": {"state": {"type": "string", "enum": ["on", "off"]}}}),
-            json!({}),
-        );
-        fragment["components"]["schemas"]["ThingState"] = json!({"type": "integer"});
-        let err = loosen_response_schemas(&mut fragment).unwrap_err();
-        assert!(
-            err.message().contains("components.schemas.ThingState"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn pascal_case_joins_words() {
-        assert_eq!(pascal_case("type"), "Type");
-        assert_eq!(pascal_case("role_set_type"), "RoleSetType");
-        assert_eq!(pascal_case("trigger-type"), "TriggerType");
-        assert_eq!(pascal_case("already_Pascal"), "AlreadyPascal");
-    }
-
-    #[test]
-    fn every_required_list_is_sorted_except_in_literal_data() {
-        let mut document = json!({
-            "required": ["b", "a"],
-            "properties": {
-                "required": {"type": "object", "required": ["z", "y"]},
-                "nested": {"items": {"required": ["d", "c"]}}
-            },
-            "default": {"required": ["q", "p"]}
-        });
-        sort_required(&mut document);
-        assert_eq!(document["required"], json!(["a", "b"]));
+    fn the_closure_follows_references_and_refuses_those_it_cannot_follow() {
+        let spec = json!({"components": {"schemas": {
+            "Outer": {"properties": {"inner": {"$ref": "#/components/schemas/Inner/properties/x"}}},
+            "Inner": {"properties": {"x": {"items": {"$ref": "#/components/schemas/Leaf"}}}},
+            "Leaf": {"type": "string", "default": {"$ref": "#/components/schemas/NotOne"}},
+            "Hidden": {"type": "string"},
+            "Broken": {"$ref": "#/components/schemas/Gone"}
+        }}});
+        let reaching = |target: &str| {
+            let paths = json!({"/role_sets": {"get": {"responses": {"200": {"$ref": target}}}}});
+            closure(&spec, paths.as_object().unwrap())
+        };
+        let components = reaching("#/components/schemas/Outer").unwrap();
+        let mut names: Vec<&String> = components["schemas"].as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["Inner", "Leaf", "Outer"]);
+        let err = reaching("#/components/schemas/Broken").unwrap_err();
         assert_eq!(
-            document["properties"]["required"]["required"],
-            json!(["y", "z"])
+            err,
+            "dangling $ref \"#/components/schemas/Gone\" at components.schemas.Broken.$ref: the \
+             spec has no such component"
         );
-        assert_eq!(
-            document["properties"]["nested"]["items"]["required"],
-            json!(["c", "d"])
-        );
-        assert_eq!(document["default"]["required"], json!(["q", "p"]));
-    }
-
-    #[test]
-    fn every_response_object_gets_an_empty_description() {
-        let mut fragment = json!({
-            "paths": {"/role_sets": {"get": {"responses": {
-                "200": {"content": {}},
-                "400": {"$ref": "#/components/responses/Errors"}
-            }}}},
-            "components": {"responses": {"Errors": {"content": {}}}}
-        });
-        describe_responses(&mut fragment);
-        assert_eq!(
-            fragment,
-            json!({
-                "paths": {"/role_sets": {"get": {"responses": {
-                    "200": {"content": {}, "description": ""},
-                    "400": {"$ref": "#/components/responses/Errors"}
-                }}}},
-                "components": {"responses": {"Errors": {"content": {}, "description": ""}}}
-            })
-        );
-    }
-
-    #[test]
-    fn info_records_version_and_provenance() {
-        let info = fragment_info("2026-05-12", &provenance());
-        assert_eq!(
-            info,
-            json!({"title": "Clerk Backend API: organization RBAC fragment",
-                   "version": "2026-05-12",
-                   "x-clerk-rbac-provenance": {"source": "spec.yml", "sha256": "00ff"}})
-        );
-        let err = Provenance::recorded_in(&json!({"info": {}})).unwrap_err();
-        assert!(err.message().contains("x-clerk-rbac-provenance"), "{err}");
+        let err = reaching("common.yml#/components/responses/Error").unwrap_err();
+        assert!(err.starts_with("unsupported $ref \"common.yml#"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! The `regen` command: read a spec, normalize it, carry our descriptions into it, report what
 //! changes, and write or check the fragment.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -8,12 +9,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use similar::TextDiff;
 
+use crate::Result;
 use crate::descriptions::{DESCRIPTIONS_FILE_NAME, Descriptions, describe};
-use crate::error::{Context, Error, Result};
-use crate::json_text::to_fragment_text;
 use crate::normalize::{Provenance, normalize};
 use crate::report::compare;
-use crate::source::{SpecSource, load, published_spec_url};
+use crate::spec::{SpecSource, published_spec_url};
 
 /// The fragment's place in the workspace.
 pub const FRAGMENT_PATH: &str = "openapi/clerk-rbac.json";
@@ -31,8 +31,7 @@ pub struct Options {
     pub check: bool,
     /// The fragment file to replace or check.
     pub out: PathBuf,
-    /// Our descriptions of the fragment's schemas, properties, operations and parameters
-    /// (by default [`DESCRIPTIONS_FILE_NAME`] beside `out`, see [`descriptions_beside`]).
+    /// Our descriptions of what the fragment holds (by default [`descriptions_beside`] `out`).
     pub descriptions: PathBuf,
 }
 
@@ -58,179 +57,164 @@ pub fn default_fragment_path() -> PathBuf {
     workspace_root().join(FRAGMENT_PATH)
 }
 
-/// The descriptions file that goes with a fragment: [`DESCRIPTIONS_FILE_NAME`] in the same
-/// directory, so a fragment and the words it carries travel together.
+/// The descriptions file that goes with a fragment: [`DESCRIPTIONS_FILE_NAME`] in its directory,
+/// so that a fragment and the words it carries travel together.
 pub fn descriptions_beside(fragment: &Path) -> PathBuf {
     fragment.with_file_name(DESCRIPTIONS_FILE_NAME)
 }
 
-/// Runs `regen`, writing the change report and messages to `out`. Errors leave the fragment file
-/// as it was: the new text is only written, atomically, once everything else has succeeded.
-///
-/// A fragment that would have something without a description, or a descriptions file with an
-/// entry for something the fragment lacks, is an error naming each one (after the change report,
-/// which says what is new).
+/// Runs `regen`, writing the change report and messages to `out`. A failure (including a missing
+/// or stale description, each named after the change report) leaves the fragment as it was: the
+/// new text is only written, atomically, once everything else has succeeded.
 pub fn run(options: &Options, out: &mut dyn Write) -> Result<Outcome> {
     let shown = display_path(&options.out);
-    let current = CurrentFragment::read(&options.out)?;
+    let current = match fs::read_to_string(&options.out) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("reading {shown}: {e}")),
+    };
+    // The current fragment's content, or why it has none (to follow "it ").
+    let parsed: Result<Value> = match &current {
+        None => Err("does not exist".into()),
+        Some(text) => serde_json::from_str(text).map_err(|e| format!("is not valid JSON ({e})")),
+    };
     // Read first: a broken descriptions file should not cost a download.
     let descriptions_shown = display_path(&options.descriptions);
     let descriptions = Descriptions::read(&options.descriptions, &descriptions_shown)?;
 
     let (document, provenance, source_name) = match &options.spec {
-        Some(source) => {
-            let loaded = load(source)?;
-            (loaded.document, loaded.provenance, source.to_string())
-        }
         // Offline check: the committed fragment must already be a fixed point of the rules.
         None if options.check => {
-            let fragment = current.parsed().map_err(|why| {
-                Error::new(format!(
-                    "--check without --spec re-normalizes {shown}, but it {why}"
-                ))
+            let fragment = parsed.as_ref().map_err(|why| {
+                format!("--check without --spec re-normalizes {shown}, but it {why}")
             })?;
-            let provenance = Provenance::recorded_in(fragment)
-                .map_err(|e| Error::new(format!("{shown}: {e}")))?;
+            let provenance =
+                Provenance::recorded_in(fragment).map_err(|e| format!("{shown}: {e}"))?;
             (
                 fragment.clone(),
                 provenance,
                 format!("{shown} itself (offline check)"),
             )
         }
-        None => {
-            let source = SpecSource::Url(published_spec_url(&pinned_version(&current, &shown)?));
-            writeln!(out, "Downloading {source}").context(stdout_error)?;
-            let loaded = load(&source)?;
-            (loaded.document, loaded.provenance, source.to_string())
+        spec => {
+            let source = match spec {
+                Some(source) => source.clone(),
+                None => {
+                    let version = parsed
+                        .as_ref()
+                        .map_err(String::as_str)
+                        .and_then(|fragment| {
+                            fragment["info"]["version"]
+                                .as_str()
+                                .ok_or("has no info.version")
+                        });
+                    let version = version.map_err(|why| {
+                        format!(
+                            "cannot tell which Clerk API version to download: {shown} {why}; \
+                             pass --spec <file or URL>"
+                        )
+                    })?;
+                    let source = SpecSource::Url(published_spec_url(version));
+                    writeln!(out, "Downloading {source}").map_err(report_error)?;
+                    source
+                }
+            };
+            let (document, provenance) = source.load()?;
+            (document, provenance, source.to_string())
         }
     };
 
     let mut fragment =
-        normalize(&document, &provenance).map_err(|e| Error::new(format!("{source_name}: {e}")))?;
+        normalize(&document, &provenance).map_err(|e| format!("{source_name}: {e}"))?;
     let described = describe(&mut fragment, &descriptions, &descriptions_shown);
     let text = to_fragment_text(&fragment);
 
-    writeln!(
-        out,
-        "regen: {shown} from {source_name}, with the descriptions in {descriptions_shown}"
-    )
-    .context(stdout_error)?;
-    if let (Some(_), Err(why)) = (&current.text, current.parsed()) {
-        writeln!(out, "note: the current {shown} {why}").context(stdout_error)?;
+    let mut report = format!(
+        "regen: {shown} from {source_name}, with the descriptions in {descriptions_shown}\n"
+    );
+    if let (Some(_), Err(why)) = (&current, &parsed) {
+        writeln!(report, "note: the current {shown} {why}").ok();
     }
-    write!(out, "{}", compare(current.parsed().ok(), &fragment)).context(stdout_error)?;
-    described.map_err(|problems| Error::new(problems.to_string()))?;
+    report.push_str(&compare(parsed.as_ref().ok(), &fragment));
+    out.write_all(report.as_bytes()).map_err(report_error)?;
+    described.map_err(|problems| problems.to_string())?;
 
-    if current.text.as_deref() == Some(text.as_str()) {
-        writeln!(out, "{shown} is up to date.").context(stdout_error)?;
+    if current.as_deref() == Some(text.as_str()) {
+        writeln!(out, "{shown} is up to date.").map_err(report_error)?;
         return Ok(Outcome::Unchanged);
     }
     if options.check {
-        let old = current.text.as_deref().unwrap_or("");
-        write!(out, "{}", bounded_diff(old, &text, &shown)).context(stdout_error)?;
+        let diff = TextDiff::from_lines(current.as_deref().unwrap_or(""), &text)
+            .unified_diff()
+            .header(
+                &format!("{shown} (committed)"),
+                &format!("{shown} (regenerated)"),
+            )
+            .to_string();
+        let lines: Vec<&str> = diff.lines().collect();
+        for line in lines.iter().take(MAX_DIFF_LINES) {
+            writeln!(out, "{line}").map_err(report_error)?;
+        }
+        if lines.len() > MAX_DIFF_LINES {
+            let more = lines.len() - MAX_DIFF_LINES;
+            writeln!(out, "... ({more} more diff lines)").map_err(report_error)?;
+        }
         writeln!(
             out,
             "{shown} is not what `cargo xtask regen` would write from its spec and \
              {descriptions_shown}; regenerate it (add `--spec <file>` to work offline) and \
              commit the result."
         )
-        .context(stdout_error)?;
+        .map_err(report_error)?;
         return Ok(Outcome::Stale);
     }
     write_atomically(&options.out, &text)?;
-    writeln!(out, "Wrote {shown}.").context(stdout_error)?;
+    writeln!(out, "Wrote {shown}.").map_err(report_error)?;
     Ok(Outcome::Written)
 }
 
-fn stdout_error() -> String {
-    "writing the report".to_string()
+fn report_error(e: io::Error) -> String {
+    format!("writing the report: {e}")
 }
 
-/// The fragment file as found before the run.
-struct CurrentFragment {
-    /// Its text; `None` if there is no such file.
-    text: Option<String>,
-    /// Its content, or why it has none (phrased to follow "it ").
-    parsed: std::result::Result<Value, String>,
-}
-
-impl CurrentFragment {
-    fn read(path: &Path) -> Result<CurrentFragment> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::new(format!("reading {}: {e}", display_path(path)))),
-        };
-        let parsed = match &text {
-            None => Err("does not exist".to_string()),
-            Some(text) => {
-                serde_json::from_str(text).map_err(|e| format!("is not valid JSON ({e})"))
-            }
-        };
-        Ok(CurrentFragment { text, parsed })
+/// The fragment file's exact text: the layout of Python's `json.dump(indent=2, sort_keys=True)`,
+/// which first wrote it (keys sorted by code point, everything outside printable ASCII escaped
+/// as `\uXXXX`), ending with a newline. Keys are sorted here rather than left to serde_json,
+/// whose map order depends on a feature any crate in the build may switch on.
+pub fn to_fragment_text(value: &Value) -> String {
+    let mut sorted = value.clone();
+    sorted.sort_all_objects();
+    // A `Value` always serializes: its map keys are strings.
+    let pretty = serde_json::to_string_pretty(&sorted).unwrap_or_default();
+    let mut text = String::with_capacity(pretty.len() + 1);
+    // Outside strings the text is ASCII already, so this only touches string contents.
+    for c in pretty.chars() {
+        match c {
+            ' '..='~' | '\n' => text.push(c),
+            _ => c.encode_utf16(&mut [0; 2]).iter().for_each(|unit| {
+                write!(text, "\\u{unit:04x}").ok();
+            }),
+        }
     }
-
-    fn parsed(&self) -> std::result::Result<&Value, &str> {
-        self.parsed.as_ref().map_err(String::as_str)
-    }
-}
-
-/// The API version the fragment is pinned to: its `info.version`.
-fn pinned_version(current: &CurrentFragment, shown: &str) -> Result<String> {
-    let explain = |why: &str| {
-        Error::new(format!(
-            "cannot tell which Clerk API version to download: {shown} {why}; \
-             pass --spec <file or URL>"
-        ))
-    };
-    let fragment = current.parsed().map_err(explain)?;
-    fragment["info"]["version"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| explain("has no info.version"))
-}
-
-/// A unified diff from the current to the regenerated text, cut after [`MAX_DIFF_LINES`].
-fn bounded_diff(old: &str, new: &str, shown: &str) -> String {
-    let diff = TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(
-            &format!("{shown} (committed)"),
-            &format!("{shown} (regenerated)"),
-        )
-        .to_string();
-    let total = diff.lines().count();
-    if total <= MAX_DIFF_LINES {
-        return diff;
-    }
-    let mut cut: String = diff
-        .lines()
-        .take(MAX_DIFF_LINES)
-        .flat_map(|line| [line, "\n"])
-        .collect();
-    cut.push_str(&format!(
-        "... ({} more diff lines)\n",
-        total - MAX_DIFF_LINES
-    ));
-    cut
+    text.push('\n');
+    text
 }
 
 /// Writes through a temporary file in the same directory and a rename, so that an interrupted
 /// run never leaves a half-written fragment behind.
 fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let file_name = path
+    let name = path
         .file_name()
-        .ok_or_else(|| Error::new(format!("{} is not a file path", path.display())))?;
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
     let temporary = path.with_file_name(format!(
         ".{}.{}.tmp",
-        file_name.to_string_lossy(),
+        name.to_string_lossy(),
         std::process::id()
     ));
-    fs::write(&temporary, text).context(|| format!("writing {}", temporary.display()))?;
+    fs::write(&temporary, text).map_err(|e| format!("writing {}: {e}", temporary.display()))?;
     fs::rename(&temporary, path).map_err(|e| {
         let _ = fs::remove_file(&temporary);
-        Error::new(format!("replacing {}: {e}", display_path(path)))
+        format!("replacing {}: {e}", display_path(path))
     })
 }
 
@@ -241,4 +225,29 @@ fn display_path(path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_text_has_python_json_dump_layout_with_keys_sorted_by_code_point() {
+        let value = json!({"b": [1, {"y": null, "x": true}], "a": {}, "c": [], "B": -2.5, "é": 3});
+        assert_eq!(
+            to_fragment_text(&value),
+            "{\n  \"B\": -2.5,\n  \"a\": {},\n  \"b\": [\n    1,\n    {\n      \"x\": true,\n      \
+             \"y\": null\n    }\n  ],\n  \"c\": [],\n  \"\\u00e9\": 3\n}\n"
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_ensure_ascii_escapes_them() {
+        let value = json!("q\"b\\n\nr\rt\tb\u{8}f\u{c}c\u{1}d\u{7f}é€😀/");
+        assert_eq!(
+            to_fragment_text(&value),
+            "\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\fc\\u0001d\\u007f\\u00e9\\u20ac\\ud83d\\ude00/\"\n"
+        );
+    }
 }

@@ -1,459 +1,235 @@
-//! The change report: what a regeneration changes in the fragment, in terms a reviewer cares
-//! about (operations, schema properties and which descriptions changed) rather than as a text
-//! diff.
+//! The change report: what a regeneration changes, in a reviewer's terms (operations, schema
+//! properties, descriptions) rather than as a text diff.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::descriptions::carried;
 use crate::normalize::Provenance;
-use crate::openapi::operations;
+use crate::openapi::{elements, entries, operations, text};
+use crate::targets::carried;
 
-/// What changed between the fragment being replaced and the new one, as readable lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    lines: Vec<String>,
+/// Something a section lists: its title, and what can change about it (facet name to a short
+/// text, such as `"property id"` to `"string, required"`).
+struct Item {
+    title: String,
+    facets: BTreeMap<String, String>,
 }
 
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for line in &self.lines {
-            writeln!(f, "{line}")?;
-        }
-        Ok(())
-    }
+fn item(title: String, facets: BTreeMap<String, String>) -> Item {
+    Item { title, facets }
 }
 
-/// Compares the fragment being replaced (`None` if there is none, or it could not be read) with
-/// the new one.
-pub fn compare(old: Option<&Value>, new: &Value) -> Report {
-    let new = Summary::of(new);
-    let Some(old) = old.map(Summary::of) else {
-        return Report {
-            lines: vec![format!(
-                "No current fragment to compare with: {} operations and {} schemas are new.",
-                new.operations.len(),
-                new.schemas.len()
-            )],
-        };
+/// Compares the fragment being replaced (`None` if there is none or it is unreadable) with the
+/// new one, as lines of text.
+pub fn compare(old: Option<&Value>, new: &Value) -> String {
+    let (new_operations, new_schemas) = (operations_of(new), schemas_of(new));
+    let Some(old) = old else {
+        return format!(
+            "No current fragment to compare with: {} operations and {} schemas are new.\n",
+            new_operations.len(),
+            new_schemas.len()
+        );
     };
     let mut lines = Vec::new();
-    if old.version != new.version {
-        lines.push(format!(
-            "info: version {} -> {}",
-            old.version.as_deref().unwrap_or("(none)"),
-            new.version.as_deref().unwrap_or("(none)")
-        ));
+    let source = |fragment: &Value| match Provenance::recorded_in(fragment) {
+        Ok(p) => format!(
+            "{} (sha256 {})",
+            p.source,
+            p.sha256.get(..12).unwrap_or(&p.sha256)
+        ),
+        Err(_) => "(none)".to_string(),
+    };
+    let version = |fragment: &Value| {
+        fragment["info"]["version"]
+            .as_str()
+            .unwrap_or("(none)")
+            .to_string()
+    };
+    let info = [
+        ("version", version(old), version(new)),
+        ("source", source(old), source(new)),
+    ];
+    for (what, before, after) in info {
+        if before != after {
+            lines.push(format!("info: {what} {before} -> {after}"));
+        }
     }
-    if old.provenance != new.provenance {
-        lines.push(format!(
-            "info: source {} -> {}",
-            describe_provenance(old.provenance.as_ref()),
-            describe_provenance(new.provenance.as_ref())
-        ));
-    }
-    let operations = section(
-        "operations",
-        &old.operations,
-        &new.operations,
-        |name, op| format!("{name}: {} {}", op.method.to_uppercase(), op.path),
-    );
-    let schemas = section("schemas", &old.schemas, &new.schemas, |name, schema| {
-        format!("{name} ({})", schema.kind)
-    });
+    let operations = section("operations", &operations_of(old), &new_operations, true);
+    let schemas = section("schemas", &schemas_of(old), &new_schemas, true);
     if operations.is_empty() && schemas.is_empty() {
         lines.push("No changes to operations or schemas.".to_string());
     }
     lines.extend(operations);
     lines.extend(schemas);
-    lines.extend(description_changes(&old.descriptions, &new.descriptions));
-    Report { lines }
+    // Which descriptions appeared, went or were reworded, by name (the texts are in the diff).
+    let (old_texts, new_texts) = (descriptions_of(old), descriptions_of(new));
+    lines.extend(section("descriptions", &old_texts, &new_texts, false));
+    lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
-/// Which descriptions appeared, went or were reworded, by name (the texts are in the diff).
-fn description_changes(
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
-) -> Vec<String> {
-    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-    for name in names {
-        match (old.get(name), new.get(name)) {
-            (None, Some(_)) => added.push(format!("  + {name}")),
-            (Some(_), None) => removed.push(format!("  - {name}")),
-            (Some(before), Some(after)) if before != after => changed.push(format!("  ~ {name}")),
-            _ => {}
-        }
-    }
-    if added.is_empty() && removed.is_empty() && changed.is_empty() {
-        return Vec::new();
-    }
-    let mut lines = vec![format!(
-        "descriptions: {} added, {} removed, {} changed ({} in all)",
-        added.len(),
-        removed.len(),
-        changed.len(),
-        new.len()
-    )];
-    lines.extend(added);
-    lines.extend(removed);
-    lines.extend(changed);
-    lines
-}
-
-fn describe_provenance(provenance: Option<&Provenance>) -> String {
-    match provenance {
-        Some(p) => {
-            let short: String = p.sha256.chars().take(12).collect();
-            format!("{} (sha256 {short})", p.source)
-        }
-        None => "(none)".to_string(),
-    }
-}
-
-/// Something whose changes can be listed: operations and schemas.
-trait Changes {
-    /// One line per change, empty if there is none.
-    fn changes_from(&self, old: &Self) -> Vec<String>;
-}
-
-/// `+`, `-` and `~` lines for one kind of item, under a heading with the counts; empty when
-/// nothing changed.
-fn section<T: Changes>(
+/// `+`, `-` and `~` lines for one kind of item under a heading with the counts (with the facets
+/// that changed under each `~` if `details`); nothing when nothing changed.
+fn section(
     heading: &str,
-    old: &BTreeMap<String, T>,
-    new: &BTreeMap<String, T>,
-    title: impl Fn(&str, &T) -> String,
+    old: &BTreeMap<String, Item>,
+    new: &BTreeMap<String, Item>,
+    details: bool,
 ) -> Vec<String> {
-    let mut added = Vec::new();
-    let mut removed = Vec::new();
+    let only = |sign, these: &BTreeMap<String, Item>, those: &BTreeMap<String, Item>| {
+        let only: Vec<String> = these
+            .iter()
+            .filter(|(key, _)| !those.contains_key(*key))
+            .map(|(_, item)| format!("  {sign} {}", item.title))
+            .collect();
+        only
+    };
+    let (added, removed) = (only('+', new, old), only('-', old, new));
     let mut changed = Vec::new();
-    for (name, item) in new {
-        match old.get(name) {
-            None => added.push(format!("  + {}", title(name, item))),
-            Some(before) => {
-                let changes = item.changes_from(before);
-                if !changes.is_empty() {
-                    changed.push(format!("  ~ {}", title(name, item)));
-                    changed.extend(changes.into_iter().map(|c| format!("      {c}")));
-                }
+    let mut changed_count = 0;
+    for (key, item) in new {
+        let Some(before) = old.get(key) else {
+            continue;
+        };
+        let changes = facet_changes(&before.facets, &item.facets);
+        if !changes.is_empty() {
+            changed_count += 1;
+            changed.push(format!("  ~ {}", item.title));
+            if details {
+                changed.extend(changes.into_iter().map(|change| format!("      {change}")));
             }
-        }
-    }
-    for (name, item) in old {
-        if !new.contains_key(name) {
-            removed.push(format!("  - {}", title(name, item)));
         }
     }
     if added.is_empty() && removed.is_empty() && changed.is_empty() {
         return Vec::new();
     }
-    let changed_count = changed.iter().filter(|l| l.starts_with("  ~")).count();
-    let mut lines = vec![format!(
-        "{heading}: {} added, {} removed, {changed_count} changed ({} in all)",
+    let counts = format!(
+        "{} added, {} removed, {changed_count} changed",
         added.len(),
-        removed.len(),
-        new.len()
-    )];
-    lines.extend(added);
-    lines.extend(removed);
-    lines.extend(changed);
+        removed.len()
+    );
+    let mut lines = vec![format!("{heading}: {counts} ({} in all)", new.len())];
+    lines.extend(added.into_iter().chain(removed).chain(changed));
     lines
 }
 
-/// The parts of a fragment the report looks at.
-struct Summary {
-    version: Option<String>,
-    provenance: Option<Provenance>,
-    /// By operationId (or `METHOD path` for an operation without one).
-    operations: BTreeMap<String, OperationSummary>,
-    schemas: BTreeMap<String, SchemaSummary>,
-    /// Target name to the description the fragment carries for it.
-    descriptions: BTreeMap<String, String>,
-}
-
-impl Summary {
-    fn of(fragment: &Value) -> Summary {
-        let mut summary = Summary {
-            version: fragment["info"]["version"].as_str().map(str::to_string),
-            provenance: Provenance::recorded_in(fragment).ok(),
-            operations: BTreeMap::new(),
-            schemas: BTreeMap::new(),
-            descriptions: carried(fragment),
-        };
-        if let Some(paths) = fragment["paths"].as_object() {
-            for (path, method, operation) in operations(paths) {
-                let key = match operation["operationId"].as_str() {
-                    Some(id) => id.to_string(),
-                    None => format!("{} {path}", method.to_uppercase()),
-                };
-                let path_parameters = &paths[path]["parameters"];
-                let op = OperationSummary::of(fragment, path, method, operation, path_parameters);
-                summary.operations.insert(key, op);
+/// One line per facet added, removed or changed; an enum's change lists the values added and
+/// removed.
+fn facet_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (facet, after) in new {
+        match old.get(facet) {
+            None => changes.push(format!("+ {facet}: {after}")),
+            Some(before) if before == after => {}
+            Some(before) if facet == "enum" => {
+                let (before, after): (Vec<&str>, Vec<&str>) =
+                    (before.split(", ").collect(), after.split(", ").collect());
+                let added = after
+                    .iter()
+                    .filter(|v| !before.contains(v))
+                    .map(|v| format!("+{v}"));
+                let removed = before
+                    .iter()
+                    .filter(|v| !after.contains(v))
+                    .map(|v| format!("-{v}"));
+                changes.push(format!(
+                    "~ enum {}",
+                    added.chain(removed).collect::<Vec<_>>().join(" ")
+                ));
             }
+            Some(before) => changes.push(format!("~ {facet}: {before} -> {after}")),
         }
-        if let Some(schemas) = fragment["components"]["schemas"].as_object() {
-            for (name, schema) in schemas {
-                summary
-                    .schemas
-                    .insert(name.clone(), SchemaSummary::of(schema));
-            }
-        }
-        summary
     }
+    let gone = old.keys().filter(|facet| !new.contains_key(*facet));
+    changes.extend(gone.map(|facet| format!("- {facet}")));
+    changes
 }
 
-struct OperationSummary {
-    method: String,
-    path: String,
-    /// `"<in> <name>"` to type and requiredness.
-    parameters: BTreeMap<String, String>,
-    request: String,
-    /// Status code to body type.
-    responses: BTreeMap<String, String>,
-}
-
-impl OperationSummary {
-    fn of(
-        fragment: &Value,
-        path: &str,
-        method: &str,
-        operation: &Value,
-        path_parameters: &Value,
-    ) -> OperationSummary {
-        let mut parameters = BTreeMap::new();
-        let listed = [path_parameters, &operation["parameters"]];
-        for parameter in listed.into_iter().filter_map(Value::as_array).flatten() {
+/// The operations of a fragment by operationId (or `METHOD path` without one), each titled
+/// `id: METHOD path`, with their route, parameters, request body and responses as facets.
+fn operations_of(fragment: &Value) -> BTreeMap<String, Item> {
+    let mut found = BTreeMap::new();
+    let empty = serde_json::Map::new();
+    let paths = fragment["paths"].as_object().unwrap_or(&empty);
+    for (path, method, operation) in operations(paths) {
+        let route = format!("{} {path}", method.to_uppercase());
+        let key = operation["operationId"]
+            .as_str()
+            .map_or_else(|| route.clone(), str::to_string);
+        let mut facets = BTreeMap::new();
+        let listed = [&paths[path]["parameters"], &operation["parameters"]];
+        for parameter in listed.into_iter().flat_map(elements) {
             let parameter = resolve(fragment, parameter);
-            let key = format!(
-                "{} {}",
-                parameter["in"].as_str().unwrap_or("?"),
-                parameter["name"].as_str().unwrap_or("?")
+            let facet = format!(
+                "parameter {} {}",
+                text(&parameter["in"]),
+                text(&parameter["name"])
             );
-            let mut text = type_of(&parameter["schema"]);
-            if parameter["required"] == Value::Bool(true) {
-                text.push_str(", required");
+            let mut summary = type_of(&parameter["schema"]);
+            if parameter["required"] == true {
+                summary.push_str(", required");
             }
-            parameters.insert(key, text);
+            facets.insert(facet, summary);
         }
-        let request = match operation.get("requestBody") {
-            Some(body) => body_type(fragment, body),
-            None => "none".to_string(),
-        };
-        let responses = operation["responses"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(status, response)| (status.clone(), body_type(fragment, response)))
-            .collect();
-        OperationSummary {
-            method: method.to_string(),
-            path: path.to_string(),
-            parameters,
-            request,
-            responses,
+        if let Some(body) = operation.get("requestBody") {
+            facets.insert("request body".to_string(), body_type(fragment, body));
         }
+        for (status, response) in entries(&operation["responses"]) {
+            facets.insert(format!("response {status}"), body_type(fragment, response));
+        }
+        facets.insert("route".to_string(), route.clone());
+        found.insert(key.clone(), item(format!("{key}: {route}"), facets));
     }
+    found
 }
 
-impl Changes for OperationSummary {
-    fn changes_from(&self, old: &Self) -> Vec<String> {
-        let mut changes = Vec::new();
-        if self.method != old.method {
-            changes.push(format!(
-                "~ method: {} -> {}",
-                old.method.to_uppercase(),
-                self.method.to_uppercase()
-            ));
+/// The schemas of a fragment, titled `Name (type)`, with their type, enum and properties (type,
+/// requiredness, nullability, enum) as facets.
+fn schemas_of(fragment: &Value) -> BTreeMap<String, Item> {
+    let mut found = BTreeMap::new();
+    for (name, schema) in entries(&fragment["components"]["schemas"]) {
+        let mut facets = BTreeMap::from([("type".to_string(), type_of(schema))]);
+        if let Some(values) = enum_values(schema) {
+            facets.insert("enum".to_string(), values);
         }
-        if self.path != old.path {
-            changes.push(format!("~ path: {} -> {}", old.path, self.path));
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        for (property, property_schema) in entries(&schema["properties"]) {
+            let mut summary = type_of(property_schema);
+            if required.contains(&Value::String(property.clone())) {
+                summary.push_str(", required");
+            }
+            if property_schema["nullable"] == true {
+                summary.push_str(", nullable");
+            }
+            if let Some(values) = enum_values(property_schema) {
+                summary.push_str(&format!(", enum [{values}]"));
+            }
+            facets.insert(format!("property {property}"), summary);
         }
-        changes.extend(map_changes("parameter", &old.parameters, &self.parameters));
-        if self.request != old.request {
-            changes.push(format!(
-                "~ request body: {} -> {}",
-                old.request, self.request
-            ));
-        }
-        changes.extend(map_changes("response", &old.responses, &self.responses));
-        changes
+        found.insert(
+            name.clone(),
+            item(format!("{name} ({})", type_of(schema)), facets),
+        );
     }
+    found
 }
 
-/// Added, removed and changed entries of a small name-to-text map.
-fn map_changes(
-    what: &str,
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
-) -> Vec<String> {
-    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    names
-        .into_iter()
-        .filter_map(|name| match (old.get(name), new.get(name)) {
-            (None, Some(text)) => Some(format!("+ {what} {name}: {text}")),
-            (Some(_), None) => Some(format!("- {what} {name}")),
-            (Some(before), Some(after)) if before != after => {
-                Some(format!("~ {what} {name}: {before} -> {after}"))
-            }
-            _ => None,
+/// The descriptions a fragment carries, by the name of what they describe.
+fn descriptions_of(fragment: &Value) -> BTreeMap<String, Item> {
+    let texts = carried(fragment).into_iter();
+    texts
+        .map(|(name, text)| {
+            (
+                name.clone(),
+                item(name, BTreeMap::from([(String::new(), text)])),
+            )
         })
         .collect()
 }
 
-struct SchemaSummary {
-    kind: String,
-    enum_values: Option<Vec<String>>,
-    properties: BTreeMap<String, PropertySummary>,
-}
-
-impl SchemaSummary {
-    fn of(schema: &Value) -> SchemaSummary {
-        let required: BTreeSet<&str> = schema["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let properties = schema["properties"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(name, property)| {
-                let summary = PropertySummary {
-                    kind: type_of(property),
-                    required: required.contains(name.as_str()),
-                    nullable: property["nullable"] == Value::Bool(true),
-                    enum_values: enum_values(property),
-                };
-                (name.clone(), summary)
-            })
-            .collect();
-        SchemaSummary {
-            kind: type_of(schema),
-            enum_values: enum_values(schema),
-            properties,
-        }
-    }
-}
-
-impl Changes for SchemaSummary {
-    fn changes_from(&self, old: &Self) -> Vec<String> {
-        let mut changes = Vec::new();
-        if self.kind != old.kind {
-            changes.push(format!("~ type: {} -> {}", old.kind, self.kind));
-        }
-        if let Some(change) = enum_change(&old.enum_values, &self.enum_values) {
-            changes.push(format!("~ {change}"));
-        }
-        let names: BTreeSet<&String> = old
-            .properties
-            .keys()
-            .chain(self.properties.keys())
-            .collect();
-        for name in names {
-            match (old.properties.get(name), self.properties.get(name)) {
-                (None, Some(added)) => changes.push(format!("+ property {name}: {added}")),
-                (Some(_), None) => changes.push(format!("- property {name}")),
-                (Some(before), Some(after)) => {
-                    let differences = after.changes_from(before);
-                    if !differences.is_empty() {
-                        changes.push(format!("~ property {name}: {}", differences.join("; ")));
-                    }
-                }
-                (None, None) => {}
-            }
-        }
-        changes
-    }
-}
-
-#[derive(PartialEq, Eq)]
-struct PropertySummary {
-    kind: String,
-    required: bool,
-    nullable: bool,
-    enum_values: Option<Vec<String>>,
-}
-
-impl PropertySummary {
-    fn changes_from(&self, old: &Self) -> Vec<String> {
-        let mut changes = Vec::new();
-        if self.kind != old.kind {
-            changes.push(format!("type {} -> {}", old.kind, self.kind));
-        }
-        if self.required != old.required {
-            changes.push(
-                if self.required {
-                    "now required"
-                } else {
-                    "no longer required"
-                }
-                .into(),
-            );
-        }
-        if self.nullable != old.nullable {
-            changes.push(
-                if self.nullable {
-                    "now nullable"
-                } else {
-                    "no longer nullable"
-                }
-                .into(),
-            );
-        }
-        changes.extend(enum_change(&old.enum_values, &self.enum_values));
-        changes
-    }
-}
-
-impl fmt::Display for PropertySummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.kind)?;
-        if self.required {
-            f.write_str(", required")?;
-        }
-        if self.nullable {
-            f.write_str(", nullable")?;
-        }
-        if let Some(values) = &self.enum_values {
-            write!(f, ", enum [{}]", values.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-fn enum_values(schema: &Value) -> Option<Vec<String>> {
-    let values = schema["enum"].as_array()?;
-    Some(
-        values
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect(),
-    )
-}
-
-/// `enum +new -old`, or the whole list when an enum appears or disappears.
-fn enum_change(old: &Option<Vec<String>>, new: &Option<Vec<String>>) -> Option<String> {
-    match (old, new) {
-        (None, None) => None,
-        (None, Some(values)) => Some(format!("enum added [{}]", values.join(", "))),
-        (Some(values), None) => Some(format!("enum removed (was [{}])", values.join(", "))),
-        (Some(before), Some(after)) => {
-            let added = after
-                .iter()
-                .filter(|v| !before.contains(v))
-                .map(|v| format!("+{v}"));
-            let removed = before
-                .iter()
-                .filter(|v| !after.contains(v))
-                .map(|v| format!("-{v}"));
-            let changes: Vec<String> = added.chain(removed).collect();
-            (!changes.is_empty()).then(|| format!("enum {}", changes.join(" ")))
-        }
-    }
+fn enum_values(schema: &Value) -> Option<String> {
+    let values: Vec<String> = schema["enum"].as_array()?.iter().map(text).collect();
+    Some(values.join(", "))
 }
 
 /// Follows a `$ref` inside the fragment; anything else is returned as is.
@@ -464,16 +240,18 @@ fn resolve<'a>(fragment: &'a Value, value: &'a Value) -> &'a Value {
     }
 }
 
-/// The type a request body or response carries: its JSON schema's type, another media type's
-/// name, or `no body`.
+/// The type a request body or response carries: its JSON schema's type, other media types'
+/// names, or `no body`.
 fn body_type(fragment: &Value, body: &Value) -> String {
-    let body = resolve(fragment, body);
-    let Some(content) = body["content"].as_object().filter(|c| !c.is_empty()) else {
-        return "no body".to_string();
-    };
-    match content.get("application/json") {
-        Some(media) => type_of(&media["schema"]),
-        None => content.keys().cloned().collect::<Vec<_>>().join(", "),
+    let content = resolve(fragment, body)["content"]
+        .as_object()
+        .filter(|c| !c.is_empty());
+    match content {
+        None => "no body".to_string(),
+        Some(content) => match content.get("application/json") {
+            Some(media) => type_of(&media["schema"]),
+            None => content.keys().cloned().collect::<Vec<_>>().join(", "),
+        },
     }
 }
 
@@ -488,20 +266,17 @@ fn type_of(schema: &Value) -> String {
     }
     for (keyword, joiner) in [("allOf", " & "), ("oneOf", " | "), ("anyOf", " | ")] {
         if let Some(members) = schema[keyword].as_array() {
-            let names: Vec<String> = members.iter().map(type_of).collect();
-            return names.join(joiner);
+            return members.iter().map(type_of).collect::<Vec<_>>().join(joiner);
         }
     }
-    match schema["type"].as_str() {
-        Some("array") => format!("array<{}>", type_of(&schema["items"])),
-        Some("object") if schema["additionalProperties"].is_object() => {
+    match (schema["type"].as_str(), schema["format"].as_str()) {
+        (Some("array"), _) => format!("array<{}>", type_of(&schema["items"])),
+        (Some("object"), _) if schema["additionalProperties"].is_object() => {
             format!("map<{}>", type_of(&schema["additionalProperties"]))
         }
-        Some(kind) => match schema["format"].as_str() {
-            Some(format) => format!("{kind}({format})"),
-            None => kind.to_string(),
-        },
-        None => "any".to_string(),
+        (Some(kind), Some(format)) => format!("{kind}({format})"),
+        (Some(kind), None) => kind.to_string(),
+        (None, _) => "any".to_string(),
     }
 }
 
@@ -551,42 +326,23 @@ mod tests {
         })
     }
 
-    fn report(old: &Value, new: &Value) -> String {
-        compare(Some(old), new).to_string()
-    }
-
     #[test]
-    fn identical_fragments_report_no_changes() {
+    fn without_changes_or_without_a_fragment_the_report_is_one_line() {
         assert_eq!(
-            report(&fragment(), &fragment()),
+            compare(Some(&fragment()), &fragment()),
             "No changes to operations or schemas.\n"
         );
-    }
-
-    #[test]
-    fn without_a_current_fragment_everything_is_new() {
         assert_eq!(
-            compare(None, &fragment()).to_string(),
+            compare(None, &fragment()),
             "No current fragment to compare with: 3 operations and 3 schemas are new.\n"
         );
     }
 
     #[test]
-    fn a_new_source_is_reported_even_when_nothing_else_changed() {
+    fn operations_added_removed_and_changed_are_listed_with_what_changed() {
         let mut new = fragment();
         new["info"] = json!({"version": "2026-06-01",
             "x-clerk-rbac-provenance": {"source": "b.yml", "sha256": "bbbbbbbbbbbbbbbbbb"}});
-        assert_eq!(
-            report(&fragment(), &new),
-            "info: version 2026-05-12 -> 2026-06-01\n\
-             info: source a.yml (sha256 aaaaaaaaaaaa) -> b.yml (sha256 bbbbbbbbbbbb)\n\
-             No changes to operations or schemas.\n"
-        );
-    }
-
-    #[test]
-    fn operations_added_removed_and_changed_are_listed() {
-        let mut new = fragment();
         let paths = new["paths"].as_object_mut().unwrap();
         paths["/roles/{id}"]
             .as_object_mut()
@@ -594,16 +350,13 @@ mod tests {
             .remove("delete");
         paths.insert(
             "/roles/{id}/copy".into(),
-            json!({"post": {"operationId": "CopyRole", "responses": {}}}),
+            json!({"post": {"operationId": "CopyRole"}}),
         );
-        let list = &mut paths["/roles"]["get"];
+        let list = paths.remove("/roles").unwrap();
+        paths.insert("/organization_roles".into(), list);
+        let list = &mut paths["/organization_roles"]["get"];
         list["parameters"][1]["schema"] = json!({"type": "integer"});
         list["parameters"].as_array_mut().unwrap().remove(0);
-        list["parameters"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "order_by", "in": "query",
-            "required": true, "schema": {"type": "string"}}));
         list["responses"]["404"] = json!({"content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Role"}}}});
         list["responses"]["422"] = json!({"description": ""});
@@ -611,34 +364,31 @@ mod tests {
         update["requestBody"]["content"]["application/json"]["schema"]["$ref"] =
             json!("#/components/schemas/Role");
         assert_eq!(
-            report(&fragment(), &new),
-            "operations: 1 added, 1 removed, 2 changed (3 in all)\n\
+            compare(Some(&fragment()), &new),
+            "info: version 2026-05-12 -> 2026-06-01\n\
+             info: source a.yml (sha256 aaaaaaaaaaaa) -> b.yml (sha256 bbbbbbbbbbbb)\n\
+             operations: 1 added, 1 removed, 2 changed (3 in all)\n\
              \x20 + CopyRole: POST /roles/{id}/copy\n\
              \x20 - DeleteRole: DELETE /roles/{id}\n\
-             \x20 ~ ListRoles: GET /roles\n\
-             \x20     - parameter query limit\n\
-             \x20     + parameter query order_by: string, required\n\
+             \x20 ~ ListRoles: GET /organization_roles\n\
              \x20     ~ parameter query query: string -> integer\n\
              \x20     ~ response 404: no body -> Role\n\
              \x20     + response 422: no body\n\
+             \x20     ~ route: GET /roles -> GET /organization_roles\n\
+             \x20     - parameter query limit\n\
              \x20 ~ UpdateRole: PATCH /roles/{id}\n\
              \x20     ~ request body: UpdateRoleBody -> Role\n"
         );
     }
 
     #[test]
-    fn a_moved_operation_is_one_change() {
+    fn schemas_properties_enums_and_descriptions_that_changed_are_listed() {
+        let mut old = fragment();
+        old["components"]["schemas"]["Role"]["description"] = json!("A role.");
+        old["components"]["schemas"]["Role"]["properties"]["id"]["description"] = json!("ID.");
         let mut new = fragment();
-        let paths = new["paths"].as_object_mut().unwrap();
-        let list = paths.remove("/roles").unwrap();
-        paths.insert("/organization_roles".into(), list);
-        let text = report(&fragment(), &new);
-        assert!(text.contains("~ ListRoles: GET /organization_roles\n      ~ path: /roles -> /organization_roles\n"), "{text}");
-    }
-
-    #[test]
-    fn schema_and_property_changes_are_listed() {
-        let mut new = fragment();
+        new["components"]["schemas"]["Role"]["description"] = json!("An organization role.");
+        new["paths"]["/roles"]["get"]["summary"] = json!("List roles");
         let schemas = new["components"]["schemas"].as_object_mut().unwrap();
         schemas.remove("UpdateRoleBody");
         schemas.insert("Permission".into(), json!({"type": "object"}));
@@ -647,42 +397,21 @@ mod tests {
         role["required"] = json!(["id", "note"]);
         role["properties"]["note"] = json!({"type": "integer"});
         role["properties"]["created_at"] = json!({"type": "integer", "format": "int64"});
-        role["properties"].as_object_mut().unwrap().remove("id");
         role["properties"]["state"] = json!({"type": "string", "enum": ["on"]});
         assert_eq!(
-            report(&fragment(), &new),
+            compare(Some(&old), &new),
             "schemas: 1 added, 1 removed, 2 changed (3 in all)\n\
              \x20 + Permission (object)\n\
              \x20 - UpdateRoleBody (object)\n\
              \x20 ~ Role (object)\n\
              \x20     + property created_at: integer(int64)\n\
-             \x20     - property id\n\
-             \x20     ~ property kind: no longer required\n\
-             \x20     ~ property note: type string -> integer; now required; no longer nullable\n\
+             \x20     ~ property kind: RoleKind, required -> RoleKind\n\
+             \x20     ~ property note: string, nullable -> integer, required\n\
              \x20     + property state: string, enum [on]\n\
              \x20 ~ RoleKind (string)\n\
-             \x20     ~ enum +managed -custom\n"
-        );
-    }
-
-    #[test]
-    fn descriptions_that_appear_go_or_change_are_named() {
-        let mut old = fragment();
-        old["components"]["schemas"]["Role"]["description"] = json!("A role.");
-        old["components"]["schemas"]["Role"]["properties"]["id"]["description"] = json!("ID.");
-        old["paths"]["/roles"]["get"]["summary"] = json!("List roles");
-        let mut new = fragment();
-        new["components"]["schemas"]["Role"]["description"] = json!("An organization role.");
-        new["paths"]["/roles"]["get"]["summary"] = json!("List roles");
-        new["paths"]["/roles"]["get"]["parameters"][1]["description"] = json!("A filter.");
-        new["components"]["parameters"]["Limit"]["description"] = json!("Page size.");
-        // A reworded description is a change even when nothing else is.
-        assert_eq!(
-            report(&old, &new),
-            "No changes to operations or schemas.\n\
-             descriptions: 2 added, 1 removed, 1 changed (4 in all)\n\
-             \x20 + Limit (the shared parameter `limit`)\n\
-             \x20 + ListRoles(query)\n\
+             \x20     ~ enum +managed -custom\n\
+             descriptions: 1 added, 1 removed, 1 changed (2 in all)\n\
+             \x20 + ListRoles\n\
              \x20 - Role.id\n\
              \x20 ~ Role\n"
         );
@@ -690,26 +419,9 @@ mod tests {
 
     #[test]
     fn type_names_are_short_and_readable() {
-        assert_eq!(
-            type_of(&json!({"$ref": "#/components/schemas/Role"})),
-            "Role"
-        );
-        assert_eq!(
-            type_of(&json!({"type": "array", "items": {"type": "string"}})),
-            "array<string>"
-        );
-        assert_eq!(
-            type_of(&json!({"type": "object", "additionalProperties": {"type": "string"}})),
-            "map<string>"
-        );
-        assert_eq!(
-            type_of(&json!({"allOf": [{"$ref": "#/components/schemas/A"}]})),
-            "A"
-        );
-        assert_eq!(
-            type_of(&json!({"oneOf": [{"type": "string"}, {"type": "integer"}]})),
-            "string | integer"
-        );
-        assert_eq!(type_of(&json!({})), "any");
+        let array = json!({"type": "array", "items": {"additionalProperties": {"type": "string"}, "type": "object"}});
+        assert_eq!(type_of(&array), "array<map<string>>");
+        let one_of = json!({"oneOf": [{"$ref": "#/components/schemas/A"}, {"type": "integer", "format": "int64"}]});
+        assert_eq!(type_of(&one_of), "A | integer(int64)");
     }
 }

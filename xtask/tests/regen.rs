@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 use std::thread;
 
 use xtask::descriptions::{Descriptions, describe};
-use xtask::json_text::to_fragment_text;
 use xtask::normalize::{Provenance, normalize};
+use xtask::regen::to_fragment_text;
 use xtask::regen::{default_fragment_path, descriptions_beside};
 
 const SPEC: &str = "tests/fixtures/mini-spec.yml";

@@ -22,8 +22,9 @@ const EXPORT_HEADER: &str = "\
 #:schema ./clerk-rbac.schema.json
 # Organization RBAC of a Clerk instance, written by `clerk-rbac export`.
 # Only the objects listed here are managed: `clerk-rbac plan` compares them with an instance
-# and `clerk-rbac apply` makes the instance match. The first line lets editors check this file
-# against its schema: write it beside the file with `clerk-rbac schema > clerk-rbac.schema.json`.
+# and `clerk-rbac apply` makes the instance match. The format: docs/rbac-as-code.md in clerk-rbac.
+# The first line lets editors check this file against its schema: write it beside the file with
+# `clerk-rbac schema > clerk-rbac.schema.json`.
 
 ";
 

@@ -315,6 +315,14 @@ pub const CASES: &[Case] = &[
         )),
         clearing: None,
     },
+    // ---- the instance ----
+    Case {
+        operation_id: "GetInstanceOrganizationSettings",
+        path: &[],
+        minimal: call!(|clerk| clerk.instance().organization_settings()),
+        full: call!(|clerk| clerk.instance().organization_settings()),
+        clearing: None,
+    },
 ];
 
 /// The case for `operation_id`, if there is one.

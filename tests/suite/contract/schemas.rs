@@ -83,6 +83,19 @@ fn rust_kind(root: &Value, schema: &Value) -> Kind {
             .expect("a $ref names a definition");
         return rust_kind(root, &root["definitions"][name]);
     }
+    // A string enum whose variants carry docs: `schemars` writes one single-value branch each.
+    if let Some(parts) = schema["oneOf"].as_array()
+        && parts
+            .iter()
+            .all(|p| p["type"] == "string" && p["enum"].as_array().is_some_and(|e| e.len() == 1))
+    {
+        return Kind {
+            types: BTreeSet::from(["string".to_owned()]),
+            values: Some(parts.iter().filter_map(enum_values).flatten().collect()),
+            items: None,
+            nullable: false,
+        };
+    }
     for combinator in ["anyOf", "allOf", "oneOf"] {
         if let Some(parts) = schema[combinator].as_array() {
             let (nulls, others): (Vec<&Value>, Vec<&Value>) =

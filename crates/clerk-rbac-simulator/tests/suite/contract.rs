@@ -22,6 +22,11 @@ mod fragment;
 
 use fragment::{Direction, Fragment, Operation, Validator};
 
+/// Operations of the fragment the simulator does not serve yet (it answers 404, a status they
+/// document). The breadth check holds each to exactly that, so it fails, asking for the entry to
+/// go, once the simulator serves the operation.
+const NOT_SERVED_YET: &[&str] = &["GetInstanceOrganizationSettings"];
+
 /// Statuses the fragment documents for no operation, which the simulator still answers.
 const CROSS_CUTTING: [u16; 6] = [405, 413, 415, 429, 500, 503];
 
@@ -141,6 +146,9 @@ async fn workload(sim: &Simulator) {
         clerk.role_sets(),
     );
     let key = format!("Bearer {}", sim.secret_key());
+
+    // The instance's settings (not served yet: see NOT_SERVED_YET).
+    clerk.instance().organization_settings().await.unwrap_err();
 
     // Permissions.
     let read = perms
@@ -473,6 +481,20 @@ async fn every_exchange_of_a_broad_workload_fits_the_fragment() {
     // Breadth: every operation answered 200, and most of their documented errors occurred.
     let fragment = Fragment::load();
     for op in fragment.operations() {
+        if NOT_SERVED_YET.contains(&op.id.as_str()) {
+            let statuses: Vec<u16> = seen
+                .iter()
+                .filter(|(id, _)| *id == op.id)
+                .map(|p| p.1)
+                .collect();
+            assert_eq!(
+                statuses,
+                [404],
+                "{} is served now: take it off NOT_SERVED_YET",
+                op.id
+            );
+            continue;
+        }
         assert!(
             seen.contains(&(op.id.clone(), 200)),
             "{} never succeeded",
