@@ -53,6 +53,11 @@ pub enum StepOutcome {
         /// The failed step it waits for (directly or not).
         because_of: usize,
     },
+    /// Not sent, because the apply was interrupted before it could start.
+    NotStarted,
+    /// Still running when the interrupted apply stopped waiting: the change may or may not be
+    /// on the instance (applying again reads the instance first, so it finds out).
+    Interrupted,
 }
 
 impl StepOutcome {
@@ -68,31 +73,72 @@ impl ApplyReport {
         self.steps.iter().all(|s| s.outcome.is_done())
     }
 
-    /// Counts: (done, failed, skipped).
+    /// Whether the apply was interrupted (some steps not started or cut short).
+    pub fn is_interrupted(&self) -> bool {
+        self.steps.iter().any(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::NotStarted | StepOutcome::Interrupted
+            )
+        })
+    }
+
+    /// Counts: (done, failed, skipped); a step cut short by an interrupt counts as failed, one
+    /// never started is in none of them (see [`not_started`](Self::not_started)).
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for step in &self.steps {
             match step.outcome {
                 StepOutcome::Done { .. } => counts.0 += 1,
-                StepOutcome::Failed { .. } => counts.1 += 1,
+                StepOutcome::Failed { .. } | StepOutcome::Interrupted => counts.1 += 1,
                 StepOutcome::Skipped { .. } => counts.2 += 1,
+                StepOutcome::NotStarted => {}
             }
         }
         counts
     }
 
-    /// The report as JSON: `format_version` (1), `success`, `counts` (`done`, `failed`,
-    /// `skipped`) and `steps`, each a plan step (`id`, `op` and its fields, `after`) with its
-    /// `outcome` (`done`, `failed` with `error`, `status`, `code`, or `skipped` with
-    /// `because_of`).
+    /// How many steps were never started because the apply was interrupted.
+    pub fn not_started(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.outcome == StepOutcome::NotStarted)
+            .count()
+    }
+
+    /// The report as JSON, keys in this order: `format_version` (1), `success`,
+    /// `interrupted`, `counts` (`done`, `failed`, `skipped`, `not_started`) and `steps`, each a
+    /// plan step (`id`, `op` and its fields, `after`) with its `outcome` (`done`, `failed` with
+    /// `error`, `status`, `code`, `skipped` with `because_of`, `not_started`, or `interrupted`).
     pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Counts {
+            done: usize,
+            failed: usize,
+            skipped: usize,
+            not_started: usize,
+        }
+        #[derive(Serialize)]
+        struct Document<'a> {
+            format_version: u32,
+            success: bool,
+            interrupted: bool,
+            counts: Counts,
+            steps: &'a [StepReport],
+        }
         let (done, failed, skipped) = self.counts();
-        let document = serde_json::json!({
-            "format_version": 1,
-            "success": self.is_success(),
-            "counts": {"done": done, "failed": failed, "skipped": skipped},
-            "steps": self.steps,
-        });
+        let document = Document {
+            format_version: 1,
+            success: self.is_success(),
+            interrupted: self.is_interrupted(),
+            counts: Counts {
+                done,
+                failed,
+                skipped,
+                not_started: self.not_started(),
+            },
+            steps: &self.steps,
+        };
         let mut text = serde_json::to_string_pretty(&document)
             .unwrap_or_else(|e| unreachable!("a report always serializes: {e}"));
         text.push('\n');
@@ -142,9 +188,28 @@ impl ApplyReport {
                         paint("33", "skipped")
                     );
                 }
+                StepOutcome::NotStarted => {
+                    let _ = writeln!(out, "{} {what}", paint("33", "not started"));
+                }
+                StepOutcome::Interrupted => {
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (still running when apply stopped: it may or may not have happened)",
+                        paint("31", "INTERRUPTED")
+                    );
+                }
             }
         }
         let (done, failed, skipped) = self.counts();
+        if self.is_interrupted() {
+            let _ = writeln!(
+                out,
+                "Apply interrupted: {done} done, {failed} failed, {skipped} skipped, {} not started.",
+                self.not_started()
+            );
+            out.push_str("Run apply again to finish: it reads the instance first, and what is done stays done.\n");
+            return out;
+        }
         let _ = writeln!(
             out,
             "Apply {}: {done} done, {failed} failed, {skipped} skipped.",
