@@ -1,6 +1,6 @@
 //! An in-process simulator of Clerk's organization RBAC Backend API (feature `simulator`).
 //!
-//! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 19 operations of the
+//! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 20 operations of the
 //! vendored fragment at `/v1/...`, with Clerk's JSON shapes and error format, and refuses what
 //! Clerk refuses: malformed or duplicate keys, changes to system permissions, deleting a role
 //! in use, role sets without their default or creator role, more than 10 roles per call, bad
@@ -46,7 +46,9 @@ mod lists;
 mod process;
 mod routes;
 mod server;
+mod settings;
 mod snapshot;
+mod stale;
 mod state;
 mod wire;
 
@@ -63,6 +65,7 @@ use clerk_rbac::{Clerk, ClerkBuilder};
 pub use auth::RateLimits;
 pub use faults::Fault;
 pub use process::ProcessOptions;
+pub use settings::{DEFAULT_MAX_CUSTOM_ROLES, DEFAULT_MAX_ROLE_SETS};
 pub use snapshot::{
     MigrationSnapshot, PermissionSnapshot, RoleSetMemberSnapshot, RoleSetSnapshot, RoleSnapshot,
     Snapshot,
@@ -127,6 +130,7 @@ pub struct RecordedRequest {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
+    stale: Mutex<stale::StaleReads>,
     limiter: Mutex<Limiter>,
     faults: Mutex<Faults>,
     log: Mutex<Vec<RecordedRequest>>,
@@ -177,6 +181,8 @@ pub struct SimulatorBuilder {
     rate_limits: RateLimits,
     migration_duration: Duration,
     custom_roles: bool,
+    quotas: settings::Quotas,
+    stale_reads: Duration,
     latency: Duration,
     record_exchanges: bool,
     initial: Option<Snapshot>,
@@ -190,6 +196,8 @@ impl Default for SimulatorBuilder {
             rate_limits: RateLimits::clerk(),
             migration_duration: DEFAULT_MIGRATION_DURATION,
             custom_roles: true,
+            quotas: settings::Quotas::default(),
+            stale_reads: Duration::ZERO,
             latency: Duration::ZERO,
             record_exchanges: false,
             initial: None,
@@ -222,6 +230,30 @@ impl SimulatorBuilder {
     /// permission, role or role set answers 402, as on a plan without the feature.
     pub fn custom_roles(mut self, allowed: bool) -> Self {
         self.custom_roles = allowed;
+        self
+    }
+
+    /// How many custom roles the instance may create ([`DEFAULT_MAX_CUSTOM_ROLES`] by
+    /// default, Clerk's documented figure). The default roles `org:admin` and `org:member` do
+    /// not count; a create beyond the limit answers 422 `organization_role_quota_exceeded`.
+    pub fn max_custom_roles(mut self, max: u32) -> Self {
+        self.quotas.max_custom_roles = max;
+        self
+    }
+
+    /// How many role sets the instance may hold, the primary one included
+    /// ([`DEFAULT_MAX_ROLE_SETS`] by default); a create beyond the limit answers 422
+    /// `role_set_quota_exceeded`.
+    pub fn max_role_sets(mut self, max: u32) -> Self {
+        self.quotas.max_role_sets = max;
+        self
+    }
+
+    /// A stale-read window (off, zero, by default): a read within this time of a write sees
+    /// the instance as it was before that write, as a read from a lagging replica would.
+    /// Writes always act on the current instance.
+    pub fn stale_reads(mut self, window: Duration) -> Self {
+        self.stale_reads = window;
         self
     }
 
@@ -260,6 +292,7 @@ impl SimulatorBuilder {
         let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         let rules = Rules {
             custom_roles: self.custom_roles,
+            quotas: self.quotas,
             migration_ms: i64::try_from(self.migration_duration.as_millis()).unwrap_or(i64::MAX),
         };
         let clock = Clock::new(self.seed.is_some());
@@ -280,6 +313,9 @@ impl SimulatorBuilder {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
+            stale: Mutex::new(stale::StaleReads::new(
+                i64::try_from(self.stale_reads.as_millis()).unwrap_or(i64::MAX),
+            )),
             limiter: Mutex::new(Limiter::new(self.rate_limits)),
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(Vec::new()),

@@ -1,4 +1,4 @@
-//! The 19 operations of `openapi/clerk-rbac.json`, matched from a request's method and path.
+//! The 20 operations of `openapi/clerk-rbac.json`, matched from a request's method and path.
 
 use percent_encoding::percent_decode_str;
 
@@ -61,7 +61,7 @@ pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// One of the 19 operations, with its path parameters.
+/// One of the 20 operations, with its path parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Operation {
     ListPermissions,
@@ -83,6 +83,8 @@ pub(crate) enum Operation {
     ReplaceRoleSet(String),
     AddRoles(String),
     ReplaceRole(String),
+    /// `GET /instance/organization_settings`.
+    GetOrganizationSettings,
 }
 
 impl Operation {
@@ -132,6 +134,7 @@ impl Operation {
             ReplaceRoleSet(key) => state.replace_role_set(&key, body, now),
             AddRoles(key) => state.add_roles(&key, body, now),
             ReplaceRole(key) => state.replace_role(&key, body, now),
+            GetOrganizationSettings => state.organization_settings(),
         }
     }
 }
@@ -150,6 +153,8 @@ pub(crate) fn route(method: &str, path: &ApiPath) -> Result<Operation, Failure> 
     }
     let id = |i: usize| segments[i].clone();
     let (allowed, operation): (&str, Option<Operation>) = match (s.as_slice(), method) {
+        (["instance", "organization_settings"], "GET") => ("", Some(GetOrganizationSettings)),
+        (["instance", "organization_settings"], _) => ("GET", None),
         (["organization_permissions"], "GET") => ("", Some(ListPermissions)),
         (["organization_permissions"], "POST") => ("", Some(CreatePermission)),
         (["organization_permissions"], _) => ("GET, POST", None),

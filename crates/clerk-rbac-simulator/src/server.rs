@@ -21,6 +21,7 @@ use super::{
     faults::Effect,
     lock,
     routes::{Operation, query_pairs, route, split_path},
+    stale,
     wire::Failure,
 };
 
@@ -266,10 +267,20 @@ async fn carry_out(
 fn run(shared: &Shared, operation: Operation, query: &[(String, String)], body: &[u8]) -> Reply {
     let mut state = shared.state();
     let now = state.clock.now_ms();
+    let mut stale = lock(&shared.stale);
+    let read = stale::is_read(&operation);
+    // With a stale-read window, a read may see the instance as it was before recent writes,
+    // and a write keeps the version it replaces.
+    let before = (stale.enabled() && !read).then(|| state.clone());
     // A bug must cost one request a 500, not the connection or the server.
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        operation.run(&mut state, query, body, now)
+    let outcome = catch_unwind(AssertUnwindSafe(|| match stale.view(now) {
+        Some(old) if read => operation.run(old, query, body, now),
+        _ => operation.run(&mut state, query, body, now),
     }));
+    if let (Some(before), Ok(Ok(_))) = (before, &outcome) {
+        stale.record_write(now, before);
+    }
+    drop(stale);
     drop(state);
     match outcome {
         Ok(Ok(value)) => Reply::ok(&value),

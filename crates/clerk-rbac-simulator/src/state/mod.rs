@@ -43,6 +43,8 @@ const MIGRATION_IN_PROGRESS: &str = "role_set_migration_in_progress";
 pub(crate) struct Rules {
     /// Whether the plan allows custom roles (and so custom permissions and role sets).
     pub custom_roles: bool,
+    /// The custom-role and role-set quotas.
+    pub quotas: crate::settings::Quotas,
     /// How long a role set replacement takes, in milliseconds.
     pub migration_ms: i64,
 }
@@ -106,7 +108,7 @@ pub(super) struct MigrationRec {
 }
 
 /// The whole simulated instance.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct State {
     pub(super) clock: Clock,
     pub(super) ids: Ids,
@@ -557,6 +559,7 @@ mod tests {
             Ids::new(1),
             Rules {
                 custom_roles: true,
+                quotas: crate::settings::Quotas::default(),
                 migration_ms: 0,
             },
             Clock::new(true),

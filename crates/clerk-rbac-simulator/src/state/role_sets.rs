@@ -77,6 +77,7 @@ impl State {
     pub(crate) fn create_role_set(&mut self, body: &[u8], now: i64) -> Answer {
         let new: CreateRoleSet = parse_body(body)?;
         self.check_plan()?;
+        self.check_role_set_quota()?;
         check_name(&new.name)?;
         let key = match &new.key {
             Some(key) => {
@@ -397,6 +398,7 @@ mod tests {
             Ids::new(1),
             Rules {
                 custom_roles: true,
+                quotas: crate::settings::Quotas::default(),
                 migration_ms: 0,
             },
             Clock::new(true),

@@ -39,6 +39,7 @@ impl State {
     pub(crate) fn create_role(&mut self, body: &[u8], now: i64) -> Answer {
         let new: CreateRole = parse_body(body)?;
         self.check_plan()?;
+        self.check_custom_role_quota()?;
         check_name(&new.name)?;
         check_role_key(&new.key)?;
         if self.role_keys.contains_key(&new.key) {

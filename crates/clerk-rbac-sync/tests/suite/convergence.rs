@@ -37,7 +37,11 @@ const T: i64 = 1_767_225_600_000;
 
 /// A random starting instance, as a snapshot of the simulator's seeded instance plus
 /// permissions, roles, role sets and members.
-fn starting_instance(rng: &mut fastrand::Rng, base: &Value, permissions: usize) -> Value {
+pub(super) fn starting_instance(
+    rng: &mut fastrand::Rng,
+    base: &Value,
+    permissions: usize,
+) -> Value {
     let mut snapshot = base.clone();
     let mut custom = Vec::new();
     for i in 0..permissions {
@@ -110,7 +114,7 @@ fn pick(rng: &mut fastrand::Rng, items: &[String]) -> Option<String> {
 }
 
 /// A random desired state derived from what the instance holds, and whether to prune.
-fn desired_state(
+pub(super) fn desired_state(
     rng: &mut fastrand::Rng,
     start: &DesiredState,
     serial: &mut usize,
@@ -516,6 +520,9 @@ fn quick() -> sync::ApplyOptions {
 async fn fast_simulator() -> Simulator {
     Simulator::builder()
         .rate_limits(RateLimits::off())
+        // Convergence, not quotas, is tested here (`preflight_property` covers those).
+        .max_custom_roles(1_000)
+        .max_role_sets(1_000)
         .migration_duration(Duration::from_millis(15))
         .start()
         .await
