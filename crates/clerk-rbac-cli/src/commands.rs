@@ -90,6 +90,13 @@ async fn on_instance(
             let plan = sync::plan(clerk, &desired, &PlanOptions::new().prune(prune)).await?;
             if json || !plan.is_empty() {
                 show_plan(&plan, json, color);
+            } else if !plan.findings.is_empty() {
+                // A file that manages nothing is "in sync" only vacuously: say so.
+                show_plan(&plan, json, color);
+                sayln!(
+                    "In sync for what {} manages; read the findings above.",
+                    file.display()
+                );
             } else {
                 sayln!("In sync: the instance matches {}.", file.display());
             }
@@ -115,6 +122,15 @@ async fn on_instance(
                     say!("{}", combined(&plan, None));
                 }
                 return Ok(ExitCode::SUCCESS);
+            }
+            if !plan.errors().is_empty() {
+                if json {
+                    say!("{}", combined(&plan, None));
+                }
+                return Err(CliError::new(format!(
+                    "not applied: Clerk would refuse part of this plan, and nothing was sent:\n{}",
+                    sync::Findings(plan.errors().into_iter().cloned().collect())
+                )));
             }
             if !yes {
                 if !output::can_ask() {

@@ -17,7 +17,8 @@ use super::{
     plan::{Action, Plan, Step},
     report::{ApplyReport, StepOutcome, StepReport},
     schedule::{self, Outcome},
-    verify::{Ids, verify},
+    stale::verify_patiently,
+    verify::Ids,
 };
 
 /// A callback told about each step's progress.
@@ -37,6 +38,10 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// Told when each step starts and ends, for progress displays.
     pub progress: Option<ProgressFn>,
+    /// How long a read-back that does not show a step's change yet is repeated before the step
+    /// counts as failed ([`DEFAULT_READ_BACK_WINDOW`](crate::DEFAULT_READ_BACK_WINDOW)):
+    /// Clerk may answer a read right after a write with the previous value.
+    pub read_back_window: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -46,6 +51,7 @@ impl Default for ApplyOptions {
             migration_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(2),
             progress: None,
+            read_back_window: crate::DEFAULT_READ_BACK_WINDOW,
         }
     }
 }
@@ -57,6 +63,7 @@ impl fmt::Debug for ApplyOptions {
             .field("migration_timeout", &self.migration_timeout)
             .field("poll_interval", &self.poll_interval)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("read_back_window", &self.read_back_window)
             .finish()
     }
 }
@@ -82,6 +89,12 @@ impl ApplyOptions {
     /// Sets [`poll_interval`](Self::poll_interval).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// Sets [`read_back_window`](Self::read_back_window).
+    pub fn read_back_window(mut self, window: Duration) -> Self {
+        self.read_back_window = window;
         self
     }
 
@@ -141,6 +154,21 @@ pub async fn apply(
             return Err(SyncError::Stale(drift));
         }
     }
+    // The preflight, again on what the instance holds now: a plan read from JSON may carry no
+    // findings, or have been made with settings that changed since.
+    let errors: Vec<_> = plan.errors().into_iter().cloned().collect();
+    let errors = if errors.is_empty() {
+        let settings = super::read_settings(clerk).await;
+        super::preflight::check(&now, plan, None, settings.as_ref())
+            .into_iter()
+            .filter(|f| f.severity == super::Severity::Error)
+            .collect()
+    } else {
+        errors
+    };
+    if !errors.is_empty() {
+        return Err(SyncError::Refused(super::Findings(errors)));
+    }
     Ok(execute(clerk, plan, &now, options).await)
 }
 
@@ -196,6 +224,9 @@ async fn execute(
     }
     let total = plan.steps.len();
     let finished_count = std::sync::atomic::AtomicUsize::new(0);
+    // The first step answered 402 (plus one; 0 while none was): the instance's plan lacks
+    // the feature, so every later create would be refused too; nothing more is sent.
+    let gate = std::sync::atomic::AtomicUsize::new(0);
     let progress = options.progress.clone();
     let outcomes = schedule::run(
         &plan.steps,
@@ -203,7 +234,28 @@ async fn execute(
         |id| {
             let step = &plan.steps[id];
             let ids = &ids;
-            async move { run_step(clerk, ids, &step.action, options).await }
+            let gate = &gate;
+            async move {
+                let hit = gate.load(std::sync::atomic::Ordering::SeqCst);
+                if hit > 0 {
+                    return Err(StepOutcome::NotAttempted {
+                        because_of: hit - 1,
+                    });
+                }
+                let result = run_step(clerk, ids, &step.action, options).await;
+                if let Err(StepOutcome::Failed {
+                    status: Some(402), ..
+                }) = &result
+                {
+                    let _ = gate.compare_exchange(
+                        0,
+                        id + 1,
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                    );
+                }
+                result
+            }
         },
         |id| {
             if let Some(report) = &progress {
@@ -224,6 +276,7 @@ async fn execute(
         },
     )
     .await;
+    let gate = gate.into_inner();
     ApplyReport {
         steps: plan
             .steps
@@ -231,7 +284,14 @@ async fn execute(
             .zip(&outcomes)
             .map(|(step, outcome)| StepReport {
                 step: step.clone(),
-                outcome: outcome_of(outcome),
+                outcome: match outcome_of(outcome) {
+                    // After a 402 nothing more was sent: a step skipped for another failure
+                    // was not going to be attempted either.
+                    StepOutcome::Skipped { .. } if gate > 0 => StepOutcome::NotAttempted {
+                        because_of: gate - 1,
+                    },
+                    other => other,
+                },
             })
             .collect(),
     }
@@ -273,16 +333,18 @@ async fn run_step(
 ) -> Result<Option<String>, StepOutcome> {
     match send(clerk, ids, action, options).await {
         Ok(()) => Ok(None),
-        Err(Failure::Api(error)) if maybe_done(&error) => match verify(clerk, ids, action).await {
-            Some(true) => {
-                // A retirement that went through still has its migration to wait for.
-                if let Action::RetireRoleSet { set, .. } = action {
-                    await_migration(clerk, set, options).await?;
+        Err(Failure::Api(error)) if maybe_done(&error) => {
+            match verify_patiently(clerk, ids, action, options.read_back_window).await {
+                Some(true) => {
+                    // A retirement that went through still has its migration to wait for.
+                    if let Action::RetireRoleSet { set, .. } = action {
+                        await_migration(clerk, set, options).await?;
+                    }
+                    Ok(Some(error.to_string()))
                 }
-                Ok(Some(error.to_string()))
+                _ => Err(failure(&error)),
             }
-            _ => Err(failure(&error)),
-        },
+        }
         Err(Failure::Api(error)) => Err(failure(&error)),
         Err(Failure::Other(outcome)) => Err(outcome),
     }

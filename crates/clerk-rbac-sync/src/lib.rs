@@ -31,9 +31,12 @@ mod instance;
 mod keys;
 mod parse;
 pub mod plan;
+pub mod preflight;
 mod render;
 mod report;
 mod schedule;
+mod settings;
+mod stale;
 mod validate;
 mod verify;
 
@@ -48,8 +51,14 @@ pub use keys::{Kind, SYSTEM_PERMISSION_PREFIX};
 pub use plan::{
     Action, Change, ChangeAction, FieldChange, Plan, PlanOptions, Step, Summary, Unmanaged,
 };
+pub use preflight::{
+    DOCUMENTED_MAX_CUSTOM_ROLES, Finding, FindingCode, FindingLocation, Findings, InstanceSettings,
+    Severity,
+};
 pub use render::PLAN_JSON_VERSION;
 pub use report::{ApplyReport, StepOutcome, StepReport, describe};
+pub use settings::read_settings;
+pub use stale::DEFAULT_READ_BACK_WINDOW;
 
 use clerk_rbac::Clerk;
 
@@ -64,18 +73,32 @@ pub async fn export(clerk: &Clerk) -> Result<DesiredState, SyncError> {
     Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired())
 }
 
-/// Reads the instance and plans `desired` against it; sends nothing that changes anything.
+/// Reads the instance (and its organization settings, unless `options` gives them) and plans
+/// `desired` against it, with the preflight's findings; sends nothing that changes anything.
 pub async fn plan(
     clerk: &Clerk,
     desired: &DesiredState,
     options: &PlanOptions,
 ) -> Result<Plan, SyncError> {
     let observed = read(clerk).await.map_err(SyncError::Read)?;
-    plan::plan(&observed, desired, options)
+    if options.settings.is_some() {
+        return plan::plan(&observed, desired, options);
+    }
+    let settings = read_settings(clerk).await;
+    plan::plan(
+        &observed,
+        desired,
+        &PlanOptions {
+            settings,
+            ..options.clone()
+        },
+    )
 }
 
 /// What [`check`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Made once per check and matched at once: boxing the plan would only change the public API.
+#[allow(clippy::large_enum_variant)]
 pub enum CheckOutcome {
     /// The instance matches the file (for what the file manages).
     InSync,

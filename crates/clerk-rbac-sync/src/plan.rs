@@ -40,6 +40,9 @@ pub struct PlanOptions {
     /// alone and listed as unmanaged). Role sets are never pruned: a set goes away only when the
     /// file retires it and says where its organizations go.
     pub prune: bool,
+    /// The instance's organization settings, for the preflight; [`plan()`](crate::plan())
+    /// reads them when this is `None`, the pure [`plan`] then checks without them.
+    pub settings: Option<crate::InstanceSettings>,
 }
 
 impl PlanOptions {
@@ -51,6 +54,12 @@ impl PlanOptions {
     /// Sets [`prune`](Self::prune).
     pub fn prune(mut self, prune: bool) -> Self {
         self.prune = prune;
+        self
+    }
+
+    /// Sets [`settings`](Self::settings).
+    pub fn settings(mut self, settings: crate::InstanceSettings) -> Self {
+        self.settings = Some(settings);
         self
     }
 }
@@ -70,6 +79,10 @@ pub struct Plan {
     pub prune: bool,
     /// What the plan saw, to refuse applying it to an instance that changed since.
     pub fingerprint: Fingerprint,
+    /// What the preflight found (see [`crate::preflight`]): errors (apply sends nothing),
+    /// warnings and notes such as members moving.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::Finding>,
 }
 
 /// One object the plan creates, changes, deletes or retires.
@@ -342,6 +355,14 @@ impl Plan {
         self.changes.is_empty() && self.steps.is_empty()
     }
 
+    /// The findings that keep the plan from being applied.
+    pub fn errors(&self) -> Vec<&crate::Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == crate::Severity::Error)
+            .collect()
+    }
+
     /// Counts per action, and the number of changing requests.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();
@@ -388,13 +409,17 @@ pub fn plan(
     };
     let mut changes = planner.changes;
     changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-    Ok(Plan {
+    let mut plan = Plan {
         changes,
         unmanaged: planner.unmanaged,
         steps,
         prune: options.prune,
         fingerprint: Fingerprint::of(observed),
-    })
+        findings: Vec::new(),
+    };
+    plan.findings =
+        super::preflight::check(observed, &plan, Some(desired), options.settings.as_ref());
+    Ok(plan)
 }
 
 /// Steps under construction: actions, their dependencies, and what each object's steps are.

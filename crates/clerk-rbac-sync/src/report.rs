@@ -53,6 +53,12 @@ pub enum StepOutcome {
         /// The failed step it waits for (directly or not).
         because_of: usize,
     },
+    /// Not sent, because an earlier step was refused by the instance's plan (402): once one
+    /// create is refused for the plan, the others would be too, so apply stops sending.
+    NotAttempted {
+        /// The step answered 402.
+        because_of: usize,
+    },
 }
 
 impl StepOutcome {
@@ -68,14 +74,14 @@ impl ApplyReport {
         self.steps.iter().all(|s| s.outcome.is_done())
     }
 
-    /// Counts: (done, failed, skipped).
+    /// Counts: (done, failed, skipped), not-attempted steps counted as skipped.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for step in &self.steps {
             match step.outcome {
                 StepOutcome::Done { .. } => counts.0 += 1,
                 StepOutcome::Failed { .. } => counts.1 += 1,
-                StepOutcome::Skipped { .. } => counts.2 += 1,
+                StepOutcome::Skipped { .. } | StepOutcome::NotAttempted { .. } => counts.2 += 1,
             }
         }
         counts
@@ -90,7 +96,16 @@ impl ApplyReport {
         let document = serde_json::json!({
             "format_version": 1,
             "success": self.is_success(),
-            "counts": {"done": done, "failed": failed, "skipped": skipped},
+            "counts": {
+                "done": done,
+                "failed": failed,
+                "skipped": skipped,
+                "not_attempted": self
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.outcome, StepOutcome::NotAttempted { .. }))
+                    .count(),
+            },
             "steps": self.steps,
         });
         let mut text = serde_json::to_string_pretty(&document)
@@ -130,6 +145,18 @@ impl ApplyReport {
                 StepOutcome::Failed { error, .. } => {
                     let _ = writeln!(out, "{} {what}: {error}", paint("31", "FAILED "));
                 }
+                StepOutcome::NotAttempted { because_of } => {
+                    let cause = self
+                        .steps
+                        .get(*because_of)
+                        .map(|s| describe(&s.step.action))
+                        .unwrap_or_else(|| format!("step {because_of}"));
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (not attempted: \"{cause}\" was refused for the instance's plan)",
+                        paint("33", "not sent")
+                    );
+                }
                 StepOutcome::Skipped { because_of } => {
                     let cause = self
                         .steps
@@ -154,6 +181,26 @@ impl ApplyReport {
                 "incomplete"
             }
         );
+        let stopped = self.steps.iter().find_map(|s| match s.outcome {
+            StepOutcome::NotAttempted { because_of } => Some(because_of),
+            _ => None,
+        });
+        if let Some(gate) = stopped {
+            let not_sent = self
+                .steps
+                .iter()
+                .filter(|s| matches!(s.outcome, StepOutcome::NotAttempted { .. }))
+                .count();
+            let cause = self
+                .steps
+                .get(gate)
+                .map(|s| describe(&s.step.action))
+                .unwrap_or_else(|| format!("step {gate}"));
+            let _ = writeln!(
+                out,
+                "Stopped: \"{cause}\" was refused with 402, so the instance's plan lacks custom roles; {not_sent} step(s) were not attempted. Enable the feature on the instance's plan, then apply again."
+            );
+        }
         if failed + skipped > 0 {
             out.push_str("Fix the cause and apply again: what is done stays done.\n");
         }

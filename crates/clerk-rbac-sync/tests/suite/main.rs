@@ -16,3 +16,6 @@ mod partial_failure;
 mod requests;
 
 mod convergence;
+
+mod preflight;
+mod preflight_property;
