@@ -1,13 +1,20 @@
 //! One facade call from start to end: its attempts, the waits between them, and the error it
 //! ends with.
 //!
-//! Each attempt runs the generated operation afresh (progenitor builds the request, the hooks
-//! send it, progenitor reads and decodes the body), so nothing has to be copied up front for a
-//! retry that almost never happens, and a body that breaks off is an attempt outcome like any
-//! other. After a failed attempt, [`decide`] (pure, in `retry.rs`) says whether to go again;
-//! when it says stop, the failure is mapped to [`Error`] (in `mapping.rs`).
+//! The loop below owns each attempt. It makes the attempt's client (an [`AttemptClient`],
+//! whose hooks carry the attempt's context), hands it to `attempt`, which runs one generated
+//! operation on it (progenitor builds the request, the `exec` hook sends it, progenitor reads
+//! and decodes the body), and then takes back the [`AttemptRecord`] the hooks filled in. A
+//! retry rebuilds its request from scratch, so nothing is copied up front for a retry that
+//! almost never happens, and a body that breaks off is an attempt outcome like any other. After
+//! a failed attempt, [`decide`] (pure, in `retry.rs`) says whether to go again; when it says
+//! stop, the failure is mapped to [`Error`] (in `mapping.rs`) with the last attempt's record.
 
-use std::{future::Future, time::Instant};
+use std::{
+    future::Future,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use progenitor_client::{ClientInfo, ResponseValue};
 use reqwest::StatusCode;
@@ -16,12 +23,17 @@ use tracing::Span;
 
 use crate::{
     Clerk, DeletedObject, Error, Result,
-    call_record::{CallRecord, with_call_record},
+    attempt::{AttemptClient, AttemptRecord},
     generated::types::ClerkErrors,
-    hooks::describe,
+    hooks::{describe, over_limit},
     mapping,
-    retry::{Attempts, Decision, Outcome, decide},
+    retry::{Attempts, Decision, Outcome, RetryPolicy, decide},
 };
+
+/// One attempt of a generated operation, made on the attempt's client. Boxed: the generated
+/// future is kilobytes, and would otherwise be copied into every layer of the call's own
+/// future (and naming its lifetime is what lets it borrow the attempt's client).
+pub(crate) type Attempt<'a, T> = Pin<Box<dyn Future<Output = Generated<T>> + Send + 'a>>;
 
 /// What a generated operation's future resolves to.
 pub(crate) type Generated<T> = std::result::Result<ResponseValue<T>, GeneratedError>;
@@ -31,24 +43,27 @@ pub(crate) type GeneratedError = progenitor_client::Error<ClerkErrors>;
 /// How a call failed for good: the last attempt's error and record, and the attempts made.
 struct Failed {
     error: GeneratedError,
-    record: CallRecord,
+    record: AttemptRecord,
     attempts: Attempts,
 }
 
 impl Clerk {
-    /// Runs a generated operation (`attempt` makes one try of it) until it succeeds or the retry
-    /// policy stops, and maps a failure onto [`Error`].
-    pub(crate) async fn send<T, F>(&self, attempt: impl Fn() -> F) -> Result<T>
+    /// Runs a generated operation (`attempt` makes one try of it on the client it is given)
+    /// until it succeeds or the retry policy stops, and maps a failure onto [`Error`].
+    pub(crate) async fn send<'call, T>(
+        &self,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
+    ) -> Result<T>
     where
         T: DeserializeOwned,
-        F: Future<Output = Generated<T>>,
     {
-        match self.attempts(attempt).await {
-            Ok(value) => Ok(value),
-            // Boxed, like the sleep between attempts: rare paths that would otherwise make every
-            // call's future larger.
-            Err(failed) => Err(Box::pin(self.map::<T>(failed)).await),
-        }
+        let failed = match self.attempts(attempt).await {
+            Ok(value) => return Ok(value),
+            Err(failed) => failed,
+        };
+        // Boxed, like the sleep between attempts: a rare path that would otherwise make every
+        // call's future larger.
+        Err(Box::pin(self.map::<T>(failed)).await)
     }
 
     /// Like [`send`](Self::send), for the calls that answer with a [`DeletedObject`]. A
@@ -56,103 +71,141 @@ impl Clerk {
     /// proxy or a later API version may send) means the deletion was done: the caller gets a
     /// `DeletedObject` for `object` and `id` rather than an error about a body that was never
     /// promised.
-    pub(crate) async fn send_deletion<F>(
+    pub(crate) async fn send_deletion<'call>(
         &self,
-        attempt: impl Fn() -> F,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, DeletedObject>,
         object: &str,
         id: &str,
-    ) -> Result<DeletedObject>
-    where
-        F: Future<Output = Generated<DeletedObject>>,
-    {
-        match self.attempts(attempt).await {
-            Ok(value) => Ok(value),
-            Err(failed) if is_empty_success(&failed.error, failed.record.status) => {
-                Ok(DeletedObject {
-                    deleted: true,
-                    external_id: None,
-                    id: Some(id.to_owned()),
-                    object: object.to_owned(),
-                    slug: None,
-                })
-            }
-            Err(failed) => Err(Box::pin(self.map::<DeletedObject>(failed)).await),
+    ) -> Result<DeletedObject> {
+        let failed = match self.attempts(attempt).await {
+            Ok(value) => return Ok(value),
+            Err(failed) => failed,
+        };
+        if is_empty_success(&failed.error, failed.record.status) {
+            return Ok(DeletedObject {
+                deleted: true,
+                external_id: None,
+                id: Some(id.to_owned()),
+                object: object.to_owned(),
+                slug: None,
+            });
         }
+        Err(Box::pin(self.map::<DeletedObject>(failed)).await)
     }
 
+    /// The error a failed call ends with.
     async fn map<T: DeserializeOwned>(&self, failed: Failed) -> Error {
         let redactor = ClientInfo::inner(self.generated()).redactor();
         mapping::from_generated::<T>(failed.error, failed.record, failed.attempts, redactor).await
     }
 
-    /// The attempt loop.
-    async fn attempts<T, F>(&self, attempt: impl Fn() -> F) -> std::result::Result<T, Failed>
-    where
-        F: Future<Output = Generated<T>>,
-    {
+    /// The attempt loop. Only the attempt and the wait after a failed one are awaited here;
+    /// what an attempt came to is settled in between, by [`settle`].
+    async fn attempts<'call, T>(
+        &self,
+        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
+    ) -> std::result::Result<T, Failed> {
         let policy = ClientInfo::inner(self.generated()).retry_policy();
         let started = Instant::now();
         let mut made = 0_u32;
+        // The call's span, opened by the first attempt's `exec`, handed to each next attempt.
         let mut span = None;
         loop {
             made = made.saturating_add(1);
-            // Boxed: the generated future is kilobytes, and would otherwise be copied into every
-            // layer of the call's own future.
-            let (outcome, mut record) = with_call_record(span.take(), Box::pin(attempt())).await;
-            span = record.span.take();
-            let current = span.clone().unwrap_or_else(Span::none);
-            current.record("attempt", made);
-            let error = match outcome {
-                Ok(value) => {
-                    finish(&current, started);
-                    return Ok(value.into_inner());
-                }
-                Err(error) => error,
+            // In a block of its own, so that nothing of the attempt is kept during the wait.
+            let settled = {
+                let client = AttemptClient::new(self.generated(), span.take());
+                let outcome = attempt(&client).await;
+                let mut record = client.into_record();
+                span = record.span.take();
+                let current = span.clone().unwrap_or_else(Span::none);
+                settle(outcome, record, policy, made, started, &current)
             };
-            if let Some(kind) = failure_kind(&error) {
-                current.record("error", kind);
-            }
-            let decision = match &record.method {
-                Some(method) if policy.max_attempts > 1 => {
-                    let outcome = classify(&error, &record);
-                    let jitter = fastrand::f64();
-                    decide(policy, method, outcome, made, started.elapsed(), jitter)
-                }
-                // Retries are off, or the request never got as far as being sent.
-                _ => Decision::Stop(None),
+            let wait = match settled {
+                Settled::Done(done) => return done,
+                Settled::Retry(wait) => wait,
             };
-            match decision {
-                Decision::Retry(wait) => {
-                    current.in_scope(|| {
-                        tracing::debug!(
-                            attempt = made,
-                            status = record.status.map(|status| status.as_u16()),
-                            outcome = outcome_name(&error, &record),
-                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            "retrying the Clerk request"
-                        );
-                    });
-                    // The failed attempt's response (unread) and rate-limit slot go now.
-                    drop((error, record));
-                    Box::pin(tokio::time::sleep(wait)).await;
-                }
-                Decision::Stop(gave_up) => {
-                    finish(&current, started);
-                    // An attempt that failed before reaching `exec` (the request could not even
-                    // be built) sent nothing, and is not counted.
-                    let made = if record.method.is_some() {
-                        made
-                    } else {
-                        made - 1
-                    };
-                    let attempts = Attempts { made, gave_up };
-                    return Err(Failed {
-                        error,
-                        record,
-                        attempts,
-                    });
-                }
-            }
+            // Boxed, like the error mapping.
+            Box::pin(tokio::time::sleep(wait)).await;
+        }
+    }
+}
+
+/// What to do after an attempt.
+// Made and matched at once, never stored: boxing the large variant would only cost an
+// allocation per call.
+#[allow(clippy::large_enum_variant)]
+enum Settled<T> {
+    /// The call is over: the value, or how it failed.
+    Done(std::result::Result<T, Failed>),
+    /// Wait this long, then make another attempt.
+    Retry(Duration),
+}
+
+/// Settles the outcome of attempt number `made` of a call that started at `started`, with what
+/// its hooks noted in `record`: a value ends the call; a failure is retried or ends it, as the
+/// retry policy decides. `span` is the call's span. The failed attempt's response (unread) and
+/// rate-limit slot go before any wait; a success's slot goes here, its body read.
+fn settle<T>(
+    outcome: Generated<T>,
+    mut record: AttemptRecord,
+    policy: &RetryPolicy,
+    made: u32,
+    started: Instant,
+    span: &Span,
+) -> Settled<T> {
+    span.record("attempt", made);
+    let error = match outcome {
+        Ok(value) => {
+            finish(span, started);
+            return Settled::Done(Ok(value.into_inner()));
+        }
+        Err(error) => error,
+    };
+    if let GeneratedError::ResponseBodyError(source) = &error {
+        // A body of unknown length that ran past the limit says so in its error.
+        record.too_large = record.too_large.or_else(|| over_limit(source));
+    }
+    if let Some(kind) = failure_kind(&error) {
+        span.record("error", kind);
+    }
+    let decision = match &record.method {
+        Some(method) if policy.max_attempts > 1 => {
+            let outcome = classify(&error, &record);
+            let jitter = fastrand::f64();
+            decide(policy, method, outcome, made, started.elapsed(), jitter)
+        }
+        // Retries are off, or the request never got as far as being sent.
+        _ => Decision::Stop(None),
+    };
+    match decision {
+        Decision::Retry(wait) => {
+            span.in_scope(|| {
+                tracing::debug!(
+                    attempt = made,
+                    status = record.status.map(|status| status.as_u16()),
+                    outcome = outcome_name(&error, &record),
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "retrying the Clerk request"
+                );
+            });
+            Settled::Retry(wait)
+        }
+        Decision::Stop(gave_up) => {
+            finish(span, started);
+            // An attempt that failed before reaching `exec` (the request could not even be
+            // built) sent nothing, and is not counted.
+            let made = if record.method.is_some() {
+                made
+            } else {
+                made - 1
+            };
+            let attempts = Attempts { made, gave_up };
+            Settled::Done(Err(Failed {
+                error,
+                record,
+                attempts,
+            }))
         }
     }
 }
@@ -163,7 +216,7 @@ fn finish(span: &Span, started: Instant) {
 }
 
 /// What a failed attempt came to, for the retry decision.
-fn classify(error: &GeneratedError, record: &CallRecord) -> Outcome {
+fn classify(error: &GeneratedError, record: &AttemptRecord) -> Outcome {
     use progenitor_client::Error as Generated;
     let asked = record.retry_after;
     match error {
@@ -188,7 +241,7 @@ fn classify(error: &GeneratedError, record: &CallRecord) -> Outcome {
 }
 
 /// A short name for a failed attempt, for the retry log: no URL, no text from the peer.
-fn outcome_name(error: &GeneratedError, record: &CallRecord) -> &'static str {
+fn outcome_name(error: &GeneratedError, record: &AttemptRecord) -> &'static str {
     use progenitor_client::Error as Generated;
     match error {
         Generated::ResponseBodyError(_) if record.status.is_some() => "body failed",
@@ -222,5 +275,21 @@ fn is_empty_success(error: &GeneratedError, status: Option<StatusCode>) -> bool 
             status.is_some_and(|s| s.is_success()) && bytes.iter().all(u8::is_ascii_whitespace)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every facade call's future is allocated by whatever runs it (a spawned task, a
+    /// `FuturesUnordered`): kept under 1 KiB, that allocation stays on the allocator's fast
+    /// path. The generated future (kilobytes) is boxed separately by the loop.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_calls_future_stays_small() {
+        let clerk = crate::Clerk::new("sk_test_futureSize").unwrap();
+        let get = clerk.organization_roles().get("role_x");
+        assert!(size_of_val(&get) <= 1024, "{} bytes", size_of_val(&get));
+        let list = clerk.organization_roles().list().send();
+        assert!(size_of_val(&list) <= 1024, "{} bytes", size_of_val(&list));
     }
 }

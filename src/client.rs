@@ -169,6 +169,12 @@ impl ClerkBuilder {
     /// choosing). The Clerk headers, the request timeout, retries and the body size limit are
     /// still applied per request; its redirect policy is its own (reqwest's default follows
     /// redirects but drops `Authorization` when one leaves the origin).
+    ///
+    /// With the default `rustls` feature, the reqwest this crate brings has no crypto provider of
+    /// its own (the client this crate builds picks `ring` itself), and reqwest's builder panics
+    /// without one. A client you build needs either your own dependency on `reqwest` with its
+    /// `rustls` feature, or a provider installed for the process first, such as
+    /// `rustls::crypto::ring::default_provider().install_default()`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -265,7 +271,7 @@ impl ClerkBuilder {
             // Clerk's API does not redirect, so a redirect is an answer to report, not follow: the
             // key can then never be sent anywhere but the configured origin. The key, user agent
             // and timeout are the client's defaults rather than set on every request.
-            None => reqwest::Client::builder()
+            None => with_our_tls(reqwest::Client::builder())?
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                 .timeout(timeout)
                 .default_headers(hooks::default_headers(&authorization))
@@ -362,6 +368,49 @@ fn shown_url(raw: &str) -> String {
             .map_or(cut, |(_, host)| host)
             .to_owned(),
     }
+}
+
+/// With the `rustls` feature, reqwest is built without a crypto provider of its own (its
+/// default, aws-lc-rs, is a large C build), so the client this crate builds gets a rustls setup
+/// made here: the process-wide default provider if the program installed one, `ring` otherwise;
+/// certificates checked by the platform verifier, TLS 1.2 and 1.3, and HTTP/2 or HTTP/1.1 offered
+/// by ALPN, which is what reqwest's own rustls setup does. With `native-tls` (alone or alongside
+/// `rustls`), reqwest's native TLS is used as before.
+#[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+fn with_our_tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    Ok(builder.tls_backend_preconfigured(rustls_config()?))
+}
+
+/// The rustls configuration behind [`with_our_tls`].
+#[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+fn rustls_config() -> Result<rustls::ClientConfig> {
+    use std::sync::Arc;
+
+    use rustls::crypto::CryptoProvider;
+
+    let failed = |e: rustls::Error| Error::Config(format!("could not set up TLS: {e}"));
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(failed)?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(failed)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = if cfg!(feature = "http2") {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(config)
+}
+
+/// Without the `rustls` feature (or with `native-tls` too), reqwest's own TLS choice stands.
+#[cfg(not(all(feature = "rustls", not(feature = "native-tls"))))]
+fn with_our_tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    Ok(builder)
 }
 
 /// An https API root needs TLS. Without any TLS feature, reqwest fails every https request as
@@ -503,10 +552,98 @@ mod tests {
         assert!(Clerk::new("sk_test_x").is_ok());
     }
 
+    /// The default client speaks TLS: its first bytes to an https base URL are a TLS
+    /// ClientHello offering HTTP/1.1 (and HTTP/2 with the `http2` feature) by ALPN (a loopback
+    /// listener reads them, then hangs up, so the call ends in a transport error).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[tokio::test]
+    async fn an_https_base_url_gets_a_tls_client_hello() {
+        use tokio::io::AsyncReadExt;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut header = [0u8; 5];
+            socket.read_exact(&mut header).await.unwrap();
+            let mut body = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+            socket.read_exact(&mut body).await.unwrap();
+            (header, body)
+        });
+        let clerk = Clerk::builder()
+            .secret_key("sk_test_x")
+            .base_url(format!("https://127.0.0.1:{port}"))
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let err = clerk.organization_roles().list().send().await.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+        let (header, body) = server.await.unwrap();
+        assert_eq!(header[0], 0x16, "a TLS handshake record");
+        assert_eq!(body[0], 0x01, "a ClientHello");
+        assert_eq!(client_hello_alpn(&body), expected_alpn());
+    }
+
+    /// The protocols offered by the ALPN extension of a ClientHello handshake message.
+    fn client_hello_alpn(hello: &[u8]) -> Vec<Vec<u8>> {
+        let u16_at = |at: usize| usize::from(u16::from_be_bytes([hello[at], hello[at + 1]]));
+        // Type (1), length (3), version (2), random (32), then the session id.
+        let mut at = 38;
+        at += 1 + usize::from(hello[at]);
+        at += 2 + u16_at(at); // cipher suites
+        at += 1 + usize::from(hello[at]); // compression methods
+        let end = at + 2 + u16_at(at);
+        at += 2;
+        while at < end {
+            let (kind, len) = (u16_at(at), u16_at(at + 2));
+            if kind == 0x0010 {
+                let mut list = &hello[at + 6..at + 4 + len];
+                let mut protocols = Vec::new();
+                while let Some((&n, rest)) = list.split_first() {
+                    protocols.push(rest[..usize::from(n)].to_vec());
+                    list = &rest[usize::from(n)..];
+                }
+                return protocols;
+            }
+            at += 4 + len;
+        }
+        Vec::new()
+    }
+
+    /// What the client offers: HTTP/2 first with the `http2` feature, HTTP/1.1 always.
+    fn expected_alpn() -> Vec<Vec<u8>> {
+        let mut protocols = Vec::new();
+        if cfg!(feature = "http2") {
+            protocols.push(b"h2".to_vec());
+        }
+        protocols.push(b"http/1.1".to_vec());
+        protocols
+    }
+
+    /// Without a process-wide provider, the `rustls` feature's client uses `ring` (whose key
+    /// exchange groups differ from aws-lc-rs's, which add a post-quantum hybrid).
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    #[test]
+    fn the_rustls_client_uses_ring_unless_a_provider_is_installed() {
+        let config = rustls_config().unwrap();
+        let names = |groups: &[&'static dyn rustls::crypto::SupportedKxGroup]| {
+            groups.iter().map(|g| g.name()).collect::<Vec<_>>()
+        };
+        // Nothing in this test binary installs a process-wide provider.
+        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+        let ring = rustls::crypto::ring::default_provider();
+        assert_eq!(
+            names(&config.crypto_provider().kx_groups),
+            names(&ring.kx_groups)
+        );
+        assert_eq!(config.alpn_protocols, expected_alpn());
+    }
+
     #[test]
     fn the_clerk_rate_limit_is_picked_from_the_key() {
+        // A loopback URL, so that the test also runs in a build without TLS.
         let limit = |builder: ClerkBuilder| {
-            let clerk = builder.build().unwrap();
+            let clerk = builder.base_url("http://127.0.0.1:1").build().unwrap();
             progenitor_client::ClientInfo::inner(clerk.generated()).rate_limit()
         };
         for (key, expected) in [

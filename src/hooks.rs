@@ -1,12 +1,12 @@
 //! The one place every request passes through: progenitor calls these hooks for each operation.
 //!
 //! `pre` sets the headers Clerk expects and the per-attempt timeout; `exec` waits for the rate
-//! limit, sends one attempt, bounds the size of its body and notes what happened (status,
-//! `Retry-After`, trace id, method, the rate-limit slot) in the call's record (see
-//! [`call_record`](crate::call_record)), where the facade's retry loop and error mapping read
-//! it. Each facade call runs in one `tracing` span, `clerk.request`, with the operation id,
-//! method, attempt count, status, duration and the `cf-ray` trace id; never a header value or a
-//! body.
+//! limit, sends one attempt, bounds the size of its body and, when the facade's attempt loop
+//! made the client for an attempt, notes what happened (status, `Retry-After`, trace id,
+//! method, the rate-limit slot) in that attempt's context (see [`attempt`](crate::attempt)),
+//! which the loop reads back. Each facade call runs in one `tracing` span, `clerk.request`, with
+//! the operation id, method, attempt count, status, duration and the `cf-ray` trace id; never a
+//! header value or a body.
 
 use std::{
     fmt,
@@ -22,7 +22,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue, USE
 use tracing::{Instrument, field::Empty};
 
 use crate::{
-    call_record::{self, CF_RAY},
+    attempt::{AttemptContext, CF_RAY},
     generated::Client,
     rate_limit::{Limiter, RateLimit},
     redact::Redactor,
@@ -46,8 +46,24 @@ pub(crate) fn default_headers(authorization: &HeaderValue) -> HeaderMap {
 ///
 /// Built by [`ClerkBuilder`](crate::ClerkBuilder); it is public only because the generated
 /// client carries it. Its `Debug` output never shows the secret key.
-#[derive(Clone)]
-pub struct Hooks(Arc<Settings>);
+pub struct Hooks {
+    settings: Arc<Settings>,
+    /// The context of the facade attempt this client was made for; `None` for the client
+    /// [`Clerk::generated`](crate::Clerk::generated) hands out, whose calls are nobody's
+    /// attempts.
+    attempt: Option<AttemptContext>,
+}
+
+/// A copy shares the settings but belongs to no attempt: only the client the attempt loop made
+/// reports to it.
+impl Clone for Hooks {
+    fn clone(&self) -> Self {
+        Hooks {
+            settings: Arc::clone(&self.settings),
+            attempt: None,
+        }
+    }
+}
 
 struct Settings {
     /// `Bearer <secret key>`, marked sensitive so that `http` never prints it.
@@ -74,7 +90,7 @@ impl Hooks {
         rate_limit: Option<RateLimit>,
         per_request: bool,
     ) -> Self {
-        Hooks(Arc::new(Settings {
+        let settings = Settings {
             authorization,
             timeout,
             per_request,
@@ -82,23 +98,48 @@ impl Hooks {
             max_response_bytes,
             limiter: rate_limit.map(|limit| Arc::new(Limiter::new(limit))),
             redactor,
-        }))
+        };
+        Hooks {
+            settings: Arc::new(settings),
+            attempt: None,
+        }
+    }
+
+    /// The same settings, for a client that makes one facade attempt and reports to `attempt`.
+    pub(crate) fn for_attempt(&self, attempt: AttemptContext) -> Self {
+        Hooks {
+            settings: Arc::clone(&self.settings),
+            attempt: Some(attempt),
+        }
+    }
+
+    /// The context of the attempt this client was made for, if any.
+    pub(crate) fn attempt(&self) -> Option<&AttemptContext> {
+        self.attempt.as_ref()
+    }
+
+    /// The attempt's context, to read once the attempt is over.
+    pub(crate) fn into_attempt(self) -> Option<AttemptContext> {
+        self.attempt
     }
 
     /// What scrubs this client's key from texts kept from responses.
     pub(crate) fn redactor(&self) -> &Redactor {
-        &self.0.redactor
+        &self.settings.redactor
     }
 
     /// How failed requests are retried.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
-        &self.0.retry
+        &self.settings.retry
     }
 
     /// The client-side rate limit, if one is set.
     #[cfg(test)]
     pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
-        self.0.limiter.as_ref().map(|limiter| limiter.limit())
+        self.settings
+            .limiter
+            .as_ref()
+            .map(|limiter| limiter.limit())
     }
 }
 
@@ -107,9 +148,9 @@ impl fmt::Debug for Hooks {
         f.debug_struct("Hooks")
             .field("authorization", &"Bearer <redacted>")
             .field("user_agent", &USER_AGENT_VALUE)
-            .field("timeout", &self.0.timeout)
-            .field("retry", &self.0.retry)
-            .field("max_response_bytes", &self.0.max_response_bytes)
+            .field("timeout", &self.settings.timeout)
+            .field("retry", &self.settings.retry)
+            .field("max_response_bytes", &self.settings.max_response_bytes)
             .finish()
     }
 }
@@ -123,7 +164,7 @@ impl ClientHooks<Hooks> for Client {
         // The generated code already sets `Accept` and `Clerk-API-Version` (build.rs renames
         // progenitor's version header). A client this crate built carries the key, the user
         // agent and the timeout itself; a caller's own client gets them here.
-        let settings = &self.inner().0;
+        let settings = &self.inner().settings;
         if settings.per_request {
             let headers = request.headers_mut();
             headers.insert(AUTHORIZATION, settings.authorization.clone());
@@ -138,10 +179,10 @@ impl ClientHooks<Hooks> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let settings = &self.inner().0;
+        let (settings, attempt) = (&self.inner().settings, self.inner().attempt());
         let method = request.method().clone();
-        // One span per facade call: the first attempt opens it, later ones reuse it.
-        let span = call_record::span_or(|| {
+        // One span per facade call: the first attempt opens it, later ones are handed it.
+        let span = attempt.and_then(AttemptContext::span).unwrap_or_else(|| {
             tracing::info_span!(
                 "clerk.request",
                 operation = info.operation_id,
@@ -153,8 +194,10 @@ impl ClientHooks<Hooks> for Client {
                 trace_id = Empty,
             )
         });
+        // Boxed: off by default, and its wait would otherwise make every request's future
+        // larger.
         let slot = match &settings.limiter {
-            Some(limiter) => Some(limiter.acquire().await),
+            Some(limiter) => Some(Box::pin(limiter.acquire()).await),
             None => None,
         };
         let sent = self
@@ -183,17 +226,21 @@ impl ClientHooks<Hooks> for Client {
                 Err(error)
             }
         };
-        // The slot stays taken until the facade has read the body (it drops the record then).
-        call_record::note(|call| {
-            if let Some((status, cf_ray, retry_after)) = head {
-                call.status = Some(status);
-                call.cf_ray = cf_ray;
-                call.retry_after = retry_after;
-            }
-            call.method = Some(method);
-            call.slot = slot;
-            call.too_large = too_large;
-        });
+        // The slot stays taken until the loop has read the body and drops the record. The
+        // generated client used directly reports to nobody, and its slot goes now.
+        if let Some(attempt) = attempt {
+            attempt.note(|record| {
+                if let Some((status, cf_ray, retry_after)) = head {
+                    record.status = Some(status);
+                    record.cf_ray = cf_ray;
+                    record.retry_after = retry_after;
+                }
+                record.method = Some(method);
+                record.slot = slot;
+                record.too_large = too_large;
+                record.span = Some(span);
+            });
+        }
         result
     }
 }
@@ -274,7 +321,6 @@ impl http_body::Body for LimitedBody {
                 Some(left) => this.left = left,
                 None => {
                     let limit = this.limit;
-                    call_record::note(|call| call.too_large = Some(limit));
                     tracing::warn!(limit, "Clerk response body over the size limit");
                     return Poll::Ready(Some(Err(Box::new(OverLimit(limit)))));
                 }
@@ -290,6 +336,19 @@ impl http_body::Body for LimitedBody {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The limit a body of unknown length ran past, when that is why reading it failed: a
+/// [`LimitedBody`]'s error, somewhere in the chain of causes.
+pub(crate) fn over_limit(error: &reqwest::Error) -> Option<u64> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(OverLimit(limit)) = current.downcast_ref::<OverLimit>() {
+            return Some(*limit);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// A short kind for a transport failure: no URL, no message from the peer.
@@ -363,6 +422,20 @@ mod tests {
         }
     }
 
+    /// A body whose first read fails.
+    struct Failing;
+
+    impl http_body::Body for Failing {
+        type Data = Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::other("the connection broke"))))
+        }
+    }
+
     fn response(body: reqwest::Body) -> reqwest::Response {
         reqwest::Response::from(http::Response::new(body))
     }
@@ -397,24 +470,27 @@ mod tests {
         let within = bounded(response(chunked(&[b"01234", b"56789"])), 10, &mut too_large);
         assert_eq!(&within.bytes().await.unwrap()[..], b"0123456789");
 
-        let ((), record) = call_record::with_call_record(None, async {
-            let over = bounded(
-                response(chunked(&[b"01234", b"56789", b"!"])),
-                10,
-                &mut too_large,
-            );
-            let error = over.bytes().await.unwrap_err();
-            let mut cause: &dyn std::error::Error = &error;
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
-            assert!(
-                cause.to_string().contains("longer than 10 bytes"),
-                "{error:?}"
-            );
-        })
-        .await;
+        let over = bounded(
+            response(chunked(&[b"01234", b"56789", b"!"])),
+            10,
+            &mut too_large,
+        );
+        let error = over.bytes().await.unwrap_err();
+        let mut cause: &dyn std::error::Error = &error;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        assert!(
+            cause.to_string().contains("longer than 10 bytes"),
+            "{error:?}"
+        );
+        assert_eq!(over_limit(&error), Some(10), "{error:?}");
         assert_eq!(too_large, None, "only the reading finds out");
-        assert_eq!(record.too_large, Some(10));
+        // Any other failure of a body is not over the limit.
+        let error = response(reqwest::Body::wrap(Failing))
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(over_limit(&error), None, "{error:?}");
     }
 }

@@ -90,8 +90,8 @@
 //! limits, rate limits) are in [`rules`].
 #![warn(missing_docs)]
 
+mod attempt;
 mod call;
-mod call_record;
 mod client;
 mod error;
 pub mod generated;

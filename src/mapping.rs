@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    call_record::CallRecord,
+    attempt::AttemptRecord,
     error::{ApiError, BodyError, DecodeError},
     generated::types::ClerkErrors,
     redact::Redactor,
@@ -25,7 +25,7 @@ pub(crate) const EXCERPT_BYTES: usize = 512;
 /// body; `attempts` is how many were made and why retrying stopped.
 pub(crate) async fn from_generated<T: DeserializeOwned>(
     error: progenitor_client::Error<ClerkErrors>,
-    call: CallRecord,
+    call: AttemptRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
@@ -102,7 +102,7 @@ fn transport(source: reqwest::Error, attempts: Attempts) -> Error {
 fn api_error(
     status: StatusCode,
     body: ClerkErrors,
-    call: &CallRecord,
+    call: &AttemptRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
@@ -140,7 +140,7 @@ fn api_error(
 fn unexpected(
     status: StatusCode,
     body: &[u8],
-    call: &CallRecord,
+    call: &AttemptRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
@@ -160,7 +160,7 @@ fn unexpected(
 fn decode_error<T: DeserializeOwned>(
     status: Option<StatusCode>,
     bytes: &[u8],
-    call: &CallRecord,
+    call: &AttemptRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
@@ -207,7 +207,7 @@ mod tests {
             data: Vec<Item>,
         }
         let body = format!(r#"{{"data":[{{"created_at":1}},{{"created_at":"Bearer {KEY}"}}]}}"#);
-        let call = CallRecord::default();
+        let call = AttemptRecord::default();
         let error = decode_error::<List>(
             Some(StatusCode::OK),
             body.as_bytes(),

@@ -112,9 +112,10 @@ macro_rules! listable {
         impl Listable for $item {}
         impl sealed::Sealed for $item {
             async fn fetch(clerk: &Clerk, p: &ListParams) -> Result<Page<Self>> {
-                let api = clerk.generated();
                 let (order_by, query) = (p.order_by.as_deref(), p.query.as_deref());
-                clerk.send(|| api.$operation(p.limit, p.offset, order_by, query)).await
+                clerk
+                    .send(|api| Box::pin(api.$operation(p.limit, p.offset, order_by, query)))
+                    .await
             }
         }
     )+};

@@ -57,9 +57,8 @@ impl Instance<'_> {
     /// # }
     /// ```
     pub async fn organization_settings(self) -> Result<OrganizationSettings> {
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.get_instance_organization_settings())
+            .send(|api| Box::pin(api.get_instance_organization_settings()))
             .await
     }
 }
@@ -101,9 +100,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// ```
     pub async fn get(self, permission_id: &str) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.get_organization_permission(id))
+            .send(|api| Box::pin(api.get_organization_permission(id)))
             .await
     }
 
@@ -122,9 +120,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub async fn create(self, permission: CreatePermission) -> Result<Permission> {
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.create_organization_permission(&permission))
+            .send(|api| Box::pin(api.create_organization_permission(&permission)))
             .await
     }
 
@@ -144,9 +141,8 @@ impl<'c> OrganizationPermissions<'c> {
         changes: UpdatePermission,
     ) -> Result<Permission> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.update_organization_permission(id, &changes))
+            .send(|api| Box::pin(api.update_organization_permission(id, &changes)))
             .await
     }
 
@@ -161,9 +157,12 @@ impl<'c> OrganizationPermissions<'c> {
     /// ```
     pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
         let id = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.delete_organization_permission(id), "permission", id)
+            .send_deletion(
+                |api| Box::pin(api.delete_organization_permission(id)),
+                "permission",
+                id,
+            )
             .await
     }
 }
@@ -219,8 +218,9 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn get(self, role_id: &str) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.get_organization_role(id)).await
+        self.clerk
+            .send(|api| Box::pin(api.get_organization_role(id)))
+            .await
     }
 
     /// Creates a role, with the permissions (by ID) it holds from the start.
@@ -240,9 +240,8 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub async fn create(self, role: CreateRole) -> Result<Role> {
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.create_organization_role(&role))
+            .send(|api| Box::pin(api.create_organization_role(&role)))
             .await
     }
 
@@ -260,9 +259,8 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn update(self, role_id: &str, changes: UpdateRole) -> Result<Role> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.update_organization_role(id, &changes))
+            .send(|api| Box::pin(api.update_organization_role(id, &changes)))
             .await
     }
 
@@ -280,9 +278,8 @@ impl<'c> OrganizationRoles<'c> {
     /// ```
     pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
         let id = segment("organization_role_id", role_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.delete_organization_role(id), "role", id)
+            .send_deletion(|api| Box::pin(api.delete_organization_role(id)), "role", id)
             .await
     }
 
@@ -299,9 +296,8 @@ impl<'c> OrganizationRoles<'c> {
     pub async fn assign_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.assign_permission_to_organization_role(role, permission))
+            .send(|api| Box::pin(api.assign_permission_to_organization_role(role, permission)))
             .await
     }
 
@@ -317,9 +313,8 @@ impl<'c> OrganizationRoles<'c> {
     pub async fn remove_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
         let role = segment("organization_role_id", role_id)?;
         let permission = segment("permission_id", permission_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.remove_permission_from_organization_role(role, permission))
+            .send(|api| Box::pin(api.remove_permission_from_organization_role(role, permission)))
             .await
     }
 }
@@ -363,8 +358,7 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn get(self, key_or_id: &str) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.get_role_set(id)).await
+        self.clerk.send(|api| Box::pin(api.get_role_set(id))).await
     }
 
     /// Creates a role set from at most 10 role keys (add more with
@@ -380,8 +374,9 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub async fn create(self, role_set: CreateRoleSet) -> Result<RoleSet> {
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.create_role_set(&role_set)).await
+        self.clerk
+            .send(|api| Box::pin(api.create_role_set(&role_set)))
+            .await
     }
 
     /// Changes the fields touched in `changes`.
@@ -396,8 +391,9 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
-        self.clerk.send(|| api.update_role_set(id, &changes)).await
+        self.clerk
+            .send(|api| Box::pin(api.update_role_set(id, &changes)))
+            .await
     }
 
     /// Adds at most 10 roles to the set, optionally making one of them the default or creator
@@ -415,9 +411,8 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn add_roles(self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.add_roles_to_role_set(id, &roles))
+            .send(|api| Box::pin(api.add_roles_to_role_set(id, &roles)))
             .await
     }
 
@@ -436,9 +431,8 @@ impl<'c> RoleSets<'c> {
     /// ```
     pub async fn replace_role(self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send(|| api.replace_role_in_role_set(id, &replacement))
+            .send(|api| Box::pin(api.replace_role_in_role_set(id, &replacement)))
             .await
     }
 
@@ -461,9 +455,12 @@ impl<'c> RoleSets<'c> {
         replacement: ReplaceRoleSet,
     ) -> Result<DeletedObject> {
         let id = segment("role_set_key_or_id", key_or_id)?;
-        let api = self.clerk.generated();
         self.clerk
-            .send_deletion(|| api.replace_role_set(id, &replacement), "role_set", id)
+            .send_deletion(
+                |api| Box::pin(api.replace_role_set(id, &replacement)),
+                "role_set",
+                id,
+            )
             .await
     }
 }

@@ -1,9 +1,11 @@
 //! Client benchmarks against an in-process loopback server; see `BENCHMARKS.md`.
 //!
 //! `cargo bench --bench client` runs all three; `cargo bench --bench client -- overhead`
-//! (or `listing`, `memory`) runs one. Every figure that matters is a ratio of two
-//! measurements taken in the same run, so the machine's speed mostly cancels out.
+//! (or `listing`, `memory`) runs one, and `-- process` only the whole-process part of the
+//! first. Every figure that matters is a ratio of two measurements taken in the same run, so
+//! the machine's speed mostly cancels out.
 
+mod process;
 mod server;
 
 use std::{
@@ -582,51 +584,151 @@ async fn memory(server: &Server) {
     println!();
 }
 
-/// `calls <side> <n>`: only `n` GETs of one role by one side (`default-policy`, `retries-off` or
-/// `by-hand`), 8 in flight, after 200 to warm up; for `benches/instructions.sh`, which counts
-/// the instructions each side takes under callgrind.
-async fn calls(server: &Server, side: &str, n: usize) {
-    let base = server.url();
-    let clerk = match side {
-        "retries-off" => Clerk::builder()
-            .secret_key(SECRET_KEY)
-            .base_url(&base)
-            .retry(clerk_rbac::RetryPolicy::none())
-            .build()
-            .expect("a loopback URL is a valid base"),
-        _ => client(&base),
-    };
-    let http = reqwest::Client::new();
-    for n in [200, n] {
-        futures::stream::iter(0..n)
-            .map(|_| async {
-                if side == "by-hand" {
-                    let path = "organization_roles/role_00000001";
-                    black_box(by_hand::<Role>(&http, &base, path, &[]).await);
-                } else {
-                    let role = clerk.organization_roles().get("role_00000001").await;
-                    black_box(role.expect("a role"));
-                }
-            })
+/// The role every per-call measurement GETs, and its path.
+const ROLE_ID: &str = "role_00000001";
+const ROLE_PATH: &str = "organization_roles/role_00000001";
+
+/// One of the three ways section 1 makes the same call.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    /// The facade with the default retry policy (what users run).
+    DefaultPolicy,
+    /// The facade with `RetryPolicy::none()`.
+    RetriesOff,
+    /// The hand-written reqwest + serde_json call (the floor).
+    ByHand,
+}
+
+impl Side {
+    /// Every side, the floor last.
+    const ALL: [Side; 3] = [Side::DefaultPolicy, Side::RetriesOff, Side::ByHand];
+
+    /// The side's name on command lines.
+    fn name(self) -> &'static str {
+        match self {
+            Side::DefaultPolicy => "default-policy",
+            Side::RetriesOff => "retries-off",
+            Side::ByHand => "by-hand",
+        }
+    }
+
+    /// The side's name in printed tables.
+    fn label(self) -> &'static str {
+        match self {
+            Side::DefaultPolicy => "default policy",
+            Side::RetriesOff => "retries off",
+            Side::ByHand => "by hand",
+        }
+    }
+
+    fn parse(name: &str) -> Side {
+        Side::ALL
+            .into_iter()
+            .find(|side| side.name() == name)
+            .unwrap_or_else(|| panic!("unknown side {name:?}"))
+    }
+
+    /// What makes this side's calls against the server at `base`.
+    fn caller(self, base: &str) -> Caller {
+        match self {
+            Side::DefaultPolicy => Caller::Facade(client(base)),
+            Side::RetriesOff => Caller::Facade(
+                Clerk::builder()
+                    .secret_key(SECRET_KEY)
+                    .base_url(base)
+                    .retry(clerk_rbac::RetryPolicy::none())
+                    .build()
+                    .expect("a loopback URL is a valid base"),
+            ),
+            Side::ByHand => Caller::ByHand(reqwest::Client::new(), base.to_owned()),
+        }
+    }
+}
+
+/// A side's client.
+enum Caller {
+    Facade(Clerk),
+    ByHand(reqwest::Client, String),
+}
+
+/// `calls` GETs of one role by `caller`, 8 in flight. Each side has its own future type, so
+/// that neither is sized or laid out for the other.
+async fn drive(calls: usize, caller: &Caller) {
+    async fn run<F: Future<Output = ()>>(calls: usize, call: impl FnMut(usize) -> F) {
+        futures::stream::iter(0..calls)
+            .map(call)
             .buffer_unordered(8)
             .for_each(|()| async {})
             .await;
+    }
+    match caller {
+        Caller::Facade(clerk) => {
+            run(calls, |_| async {
+                let role = clerk.organization_roles().get(ROLE_ID).await;
+                black_box(role.expect("a role"));
+            })
+            .await
+        }
+        Caller::ByHand(http, base) => {
+            run(calls, |_| async {
+                black_box(by_hand::<Role>(http, base, ROLE_PATH, &[]).await);
+            })
+            .await
+        }
+    }
+}
+
+/// `calls <side> <n> [multi-thread <base URL>]`: only `n` GETs of one role by one side
+/// (`default-policy`, `retries-off` or `by-hand`), 8 in flight, after 200 to warm up; for
+/// `benches/instructions.sh`, which counts the instructions each side takes under callgrind.
+/// Without more arguments the server runs in this process, on its own thread, and the calls on
+/// a current-thread runtime on the main thread; with `multi-thread <base URL>` the calls run on
+/// a multi-thread runtime as `#[tokio::main]` builds it, against a server in another process
+/// (`serve`), so that every thread of this process is the client's.
+fn calls(side: &str, n: usize, multi_thread_against: Option<&str>) {
+    let server;
+    let (runtime, base) = match multi_thread_against {
+        Some(base) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build();
+            (runtime, base.to_owned())
+        }
+        None => {
+            server = start_server();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            (runtime, server.url())
+        }
+    };
+    let runtime = runtime.expect("client runtime");
+    let caller = Side::parse(side).caller(&base);
+    for n in [200, n] {
+        runtime.block_on(drive(n, &caller));
+    }
+}
+
+/// `serve`: runs the benchmark server alone and prints its base URL; it serves until killed.
+fn serve() {
+    let server = start_server();
+    println!("{}", server.url());
+    loop {
+        std::thread::park();
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [mode, side, n] = &args[..]
-        && mode == "calls"
-    {
-        let server = start_server();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("client runtime");
-        let n = n.parse().expect("a number of calls");
-        runtime.block_on(calls(&server, side, n));
-        return;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args[..] {
+        ["calls", side, n] => return calls(side, n.parse().expect("a number of calls"), None),
+        ["calls", side, n, "multi-thread", base] => {
+            return calls(side, n.parse().expect("a number of calls"), Some(base));
+        }
+        ["serve"] => return serve(),
+        ["worker", base, side] => return process::worker(base, side),
+        _ => {}
     }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with("--"));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
@@ -647,6 +749,11 @@ fn main() {
             memory(&server).await;
         }
     });
+    // `process` runs only this part of section 1.
+    if wanted("overhead") || filter.as_deref() == Some("process") {
+        println!("## 1. Per-call overhead, whole process on a multi-thread runtime");
+        process::compare(&server.url());
+    }
     if wanted("listing") {
         // The same listing where page tasks can be read and decoded on another thread.
         let runtime = tokio::runtime::Builder::new_multi_thread()
