@@ -564,7 +564,7 @@ mod tests {
             },
             Clock::new(true),
         );
-        assert_eq!(state.permissions.len(), 8);
+        assert_eq!(state.permissions.len(), SYSTEM_PERMISSIONS.len());
         assert!(
             state
                 .permissions
@@ -572,7 +572,7 @@ mod tests {
                 .all(|p| p.system && p.key.starts_with("org:sys_"))
         );
         let admin = &state.roles[&state.role_keys["org:admin"]];
-        assert_eq!(admin.permissions.len(), 8);
+        assert_eq!(admin.permissions.len(), SYSTEM_PERMISSIONS.len());
         assert!(state.is_creator_eligible(&admin.permissions));
         let member = &state.roles[&state.role_keys["org:member"]];
         assert!(!state.is_creator_eligible(&member.permissions));

@@ -23,7 +23,7 @@ const CREATOR: [&str; 3] = [
     "org:sys_memberships:read",
     "org:sys_profile:delete",
 ];
-const SYSTEM: [&str; 8] = [
+const SYSTEM: [&str; 9] = [
     "org:sys_profile:manage",
     "org:sys_profile:delete",
     "org:sys_memberships:read",
@@ -32,6 +32,7 @@ const SYSTEM: [&str; 8] = [
     "org:sys_domains:manage",
     "org:sys_billing:read",
     "org:sys_billing:manage",
+    "org:sys_entconns:manage",
 ];
 const T: i64 = 1_767_225_600_000;
 
