@@ -373,6 +373,19 @@ fn custom_role_quota(
     if created.is_empty() {
         return;
     }
+    // A default role renamed to another key counts as a custom role from then on (the
+    // default roles are known by their keys); deletes may run after the creates, so they do
+    // not lower the peak.
+    let renamed_away = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(&s.action, Action::UpdateRole { key, new_key: Some(new), .. }
+                if DEFAULT_ROLE_KEYS.contains(&key.as_str())
+                    && !DEFAULT_ROLE_KEYS.contains(&new.as_str()))
+        })
+        .count() as u64;
+    let now = now + renamed_away;
     let peak = now + created.len() as u64;
     let (max, known) = match settings.and_then(|s| s.max_custom_roles) {
         Some(max) => (max, true),

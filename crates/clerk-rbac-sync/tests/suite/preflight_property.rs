@@ -169,6 +169,11 @@ async fn an_accepted_plan_applies_cleanly_and_a_refused_one_sends_nothing() {
     // Both sides of the promise must be exercised, or this test would prove little.
     let applied = endings.iter().filter(|e| **e == Ending::Applied).count();
     let refused = endings.iter().filter(|e| **e == Ending::Refused).count();
+    eprintln!(
+        "{} cases: {applied} applied, {refused} refused by the preflight, {} unplannable",
+        endings.len(),
+        endings.len() - applied - refused
+    );
     if endings.len() >= 20 {
         assert!(
             applied * 4 >= endings.len(),
