@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What generating the client at build time costs; see BENCHMARKS.md ("4. Build cost").
+# What generating the client at build time costs; see docs/benchmarks.md ("4. Build cost").
 #
 #   benches/build_cost.sh            # from the repository root; takes several minutes
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What a user pays to build clerk-rbac, at two revisions side by side; see BENCHMARKS.md
+# What a user pays to build clerk-rbac, at two revisions side by side; see docs/benchmarks.md
 # ("5. A plain dependent's build").
 #
 #   benches/user_build.sh [dependent|install] BEFORE [AFTER] [RUNS]

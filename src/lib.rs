@@ -71,7 +71,8 @@
 //! ```
 //!
 //! # Features
-//! - `rustls` (default): TLS through rustls.
+//! - `rustls` (default): TLS through rustls, with the `ring` crypto provider.
+//! - `http2`: HTTP/2 when the server offers it (off by default; HTTP/1.1 otherwise).
 //! - `native-tls`: TLS through the platform library instead. Without either, a client for an
 //!   `https` base URL is refused by [`ClerkBuilder::build`] (unless it is given its own
 //!   [`http_client`](ClerkBuilder::http_client)).
@@ -163,3 +164,26 @@ pub type ReplaceRoleSet = generated::types::ReplaceRoleSetBody;
 // The open response enums (today `RoleSetType` and
 // `OrganizationSettingsDomainsEnrollmentModesItem`), one `open_enum!` per named enum schema.
 include!(concat!(env!("OUT_DIR"), "/open_enums.rs"));
+
+// The README and the manuals in `docs/` that show this crate, compiled (and, when they need no
+// Clerk instance, run) as doc tests; the simulator's and the sync engine's manuals are attached
+// to those crates. `#[cfg(doctest)]`: only doc tests read them, so a packaged copy of the crate,
+// which ships the README but not `docs/`, builds without them.
+
+/// The README's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
+/// The client manual's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/client.md")]
+struct ClientManualExamples;
+
+/// The manuals' index, the maintainers' manual and the benchmarks: no Rust examples today, but
+/// attached so that an unlabelled code block (which rustdoc takes for Rust) cannot slip in.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/README.md")]
+#[doc = include_str!("../docs/maintaining.md")]
+#[doc = include_str!("../docs/benchmarks.md")]
+struct OtherPages;

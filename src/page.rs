@@ -13,7 +13,7 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 
 /// How many pages [`List::stream`](crate::List::stream) fetches at once unless told otherwise by
 /// [`List::concurrency`](crate::List::concurrency). Six keeps a long listing within a few percent of its round-trip ideal
-/// (see `BENCHMARKS.md`) while staying gentle on Clerk's rate limits.
+/// (see `docs/benchmarks.md`) while staying gentle on Clerk's rate limits.
 pub const DEFAULT_CONCURRENCY: usize = 6;
 
 /// One page of a list: the items and how many match in all.

@@ -1,4 +1,4 @@
-//! Client benchmarks against an in-process loopback server; see `BENCHMARKS.md`.
+//! Client benchmarks against an in-process loopback server; see `docs/benchmarks.md`.
 //!
 //! `cargo bench --bench client` runs all three; `cargo bench --bench client -- overhead`
 //! (or `listing`, `memory`) runs one, and `-- process` only the whole-process part of the

@@ -3,9 +3,9 @@
 //! it, with what came back.
 //!
 //! ```text
-//! cargo run --features simulator --example tour            # on the in-process simulator
-//! CLERK_SECRET_KEY=sk_test_... cargo run --features simulator --example tour   # real API, read-only
-//! CLERK_SECRET_KEY=sk_test_... cargo run --features simulator --example tour -- --write
+//! cargo run --example tour                                   # on the in-process simulator
+//! CLERK_SECRET_KEY=sk_test_... cargo run --example tour       # real API, read-only
+//! CLERK_SECRET_KEY=sk_test_... cargo run --example tour -- --write
 //! ```
 //!
 //! Without `CLERK_SECRET_KEY` the tour starts a simulator (`clerk_rbac_simulator`), so it needs

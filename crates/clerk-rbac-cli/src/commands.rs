@@ -19,7 +19,7 @@ const EXAMPLE_NAME: &str = "examples/rbac.toml";
 const EXPORT_HEADER: &str = "\
 # Organization RBAC of a Clerk instance, written by `clerk-rbac export`.
 # Only the objects listed here are managed: `clerk-rbac plan` compares them with an instance
-# and `clerk-rbac apply` makes the instance match. See the clerk-rbac README for the format.
+# and `clerk-rbac apply` makes the instance match. The format: docs/rbac-as-code.md in clerk-rbac.
 
 ";
 

@@ -1,7 +1,7 @@
 //! The simulator as a process, for code in other languages and end-to-end checks:
 //!
 //! ```text
-//! cargo run --features simulator --example simulator -- --port 0
+//! cargo run -p clerk-rbac-simulator --example simulator -- --port 0
 //! ```
 //!
 //! The first line of output is the base URL (use it as `CLERK_API_URL`); it serves until

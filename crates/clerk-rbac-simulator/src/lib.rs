@@ -1,4 +1,4 @@
-//! An in-process simulator of Clerk's organization RBAC Backend API (feature `simulator`).
+//! An in-process simulator of Clerk's organization RBAC Backend API.
 //!
 //! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 20 operations of the
 //! vendored fragment at `/v1/...`, with Clerk's JSON shapes and error format, and refuses what
@@ -468,3 +468,10 @@ impl Simulator {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
+
+/// The examples in the simulator's manual (`docs/simulator.md` at the root of the repository),
+/// compiled and run as doc tests. Outside the crate's directory, so only doc tests read it: a
+/// packaged copy of the crate builds without it.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/simulator.md")]
+struct ManualExamples;

@@ -1,4 +1,4 @@
-//! The simulator as a process (`cargo run --features simulator --example simulator`): its
+//! The simulator as a process (`cargo run -p clerk-rbac-simulator --example simulator`): its
 //! command line, parsed here so that the example stays a few lines and the parsing is tested.
 
 use std::{path::PathBuf, time::Duration};

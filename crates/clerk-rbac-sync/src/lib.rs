@@ -142,3 +142,10 @@ pub fn client_from_env() -> clerk_rbac::Result<Clerk> {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
+
+/// The examples in the RBAC-as-code manual (`docs/rbac-as-code.md` at the root of the
+/// repository), compiled and run as doc tests. Outside the crate's directory, so only doc tests
+/// read it: a packaged copy of the crate builds without it.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/rbac-as-code.md")]
+struct ManualExamples;

@@ -114,7 +114,7 @@ impl DesiredState {
     /// Fails with [`SyncError::InvalidFile`] listing every problem found, each with the file,
     /// line, column and key: TOML syntax, unknown fields (with a suggestion), wrong value types,
     /// bad key shapes, unknown or duplicate references, system permissions defined as managed
-    /// permissions, and the other rules described in the crate's README.
+    /// permissions, and the other rules of the file format (`docs/rbac-as-code.md`).
     ///
     /// ```
     /// use clerk_rbac_sync::DesiredState;

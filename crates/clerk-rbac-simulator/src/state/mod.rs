@@ -182,7 +182,7 @@ impl State {
     /// roles": `org:admin` holds every system permission, `org:member` reads members and
     /// billing; the creator role is `org:admin`, the default role `org:member`) and the "Role
     /// Sets" guide (every instance has a primary role set, with both roles, that new
-    /// organizations get); the set's key `role_set:default` is the one the notes and README use.
+    /// organizations get); the set's key `role_set:default` is the one the notes and the manuals use.
     pub(crate) fn seeded(ids: Ids, rules: Rules, clock: Clock) -> Self {
         let now = clock.now_ms();
         let mut state = State::empty(ids, rules, clock);

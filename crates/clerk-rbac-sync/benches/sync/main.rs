@@ -2,9 +2,9 @@
 //! 10 s on both sides): apply a file of 2,000 permissions, 300 roles and 20 role sets to a fresh
 //! instance, plan it again (how long reading the whole instance takes), then apply a change to a
 //! tenth of it. Each apply is compared with its floor, requests ÷ rate limit, measured in the
-//! same run; 429 answers are counted at the simulator and in the report. See `BENCHMARKS.md`.
+//! same run; 429 answers are counted at the simulator and in the report. See `docs/benchmarks.md`.
 //!
-//! `cargo bench --features sync,simulator --bench sync` (about ten minutes: the floor is most of
+//! `cargo bench -p clerk-rbac-sync --bench sync` (about ten minutes: the floor is most of
 //! it). `CLERK_RBAC_BENCH_SCALE=0.1` shrinks the instance (and the wait) for a quick look.
 
 use std::time::{Duration, Instant};

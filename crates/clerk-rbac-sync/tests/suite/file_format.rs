@@ -41,8 +41,8 @@ fn the_published_schema_is_up_to_date() {
     }
     assert!(
         repo_file(SCHEMA_PATH) == generated,
-        "{SCHEMA_PATH} is stale: run `CLERK_RBAC_UPDATE_SCHEMA=1 cargo test --features sync --test suite sync::file_format` \
-         (or `cargo run --features cli -- schema > {SCHEMA_PATH}`) and commit it"
+        "{SCHEMA_PATH} is stale: run `CLERK_RBAC_UPDATE_SCHEMA=1 cargo test -p clerk-rbac-sync --test suite file_format` \
+         (or `cargo run -p clerk-rbac-cli -- schema > crates/clerk-rbac-sync/{SCHEMA_PATH}`) and commit it"
     );
 }
 
