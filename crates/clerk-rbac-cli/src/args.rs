@@ -42,6 +42,14 @@ pub struct Global {
     /// When to colour the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Run plan, check, apply, show or diff on the targets of this fleet file instead of one
+    /// instance (`clerk-rbac plan --fleet FILE --help` lists fleet mode's options)
+    // Fleet mode has its own parser (fleet.rs), chosen before this one runs: this entry is
+    // what `--help` shows of it.
+    #[arg(long, global = true, value_name = "FILE")]
+    #[allow(dead_code)]
+    pub fleet: Option<PathBuf>,
 }
 
 /// When to colour the output.
@@ -117,6 +125,18 @@ pub enum Command {
     Demo {
         /// The file to use instead of the bundled examples/rbac.toml
         file: Option<PathBuf>,
+    },
+
+    /// Serve a simulated Clerk RBAC API, with its admin API, until stopped (`simulator --help`)
+    #[command(disable_help_flag = true)]
+    Simulator {
+        /// The simulator's options: `clerk-rbac simulator --help` lists them
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        options: Vec<String>,
     },
 }
 

@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { file } => demo(file.as_deref(), color).await,
+        Command::Simulator { options } => crate::simulator::run(&options, cli.global.state).await,
         command => {
             // Read the file before connecting: a bad file sends nothing.
             let desired = match &command {
@@ -166,7 +167,9 @@ async fn on_instance(
                 ExitCode::FAILURE
             })
         }
-        Command::Schema | Command::Demo { .. } => unreachable!("handled without an instance"),
+        Command::Schema | Command::Demo { .. } | Command::Simulator { .. } => {
+            unreachable!("handled without an instance")
+        }
     }
 }
 

@@ -31,8 +31,10 @@ macro_rules! complain {
 
 mod args;
 mod commands;
+mod fleet;
 mod instance;
 mod output;
+mod simulator;
 
 use std::{fmt, process::ExitCode};
 
@@ -62,6 +64,11 @@ impl From<clerk_rbac_sync::SyncError> for CliError {
 }
 
 fn main() -> ExitCode {
+    // `--fleet FILE` runs the verbs on a fleet, with their own arguments (see fleet.rs).
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if fleet::requested(&arguments) {
+        return fleet::main(arguments);
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

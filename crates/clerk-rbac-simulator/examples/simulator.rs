@@ -1,13 +1,13 @@
-//! The simulator as a process, for code in other languages and end-to-end checks:
+//! The simulator as a process, a thin wrapper over what `clerk-rbac simulator` runs:
 //!
 //! ```text
 //! cargo run -p clerk-rbac-simulator --example simulator -- --port 0
 //! ```
 //!
 //! The first line of output is the base URL (use it as `CLERK_API_URL`); it serves until
-//! stopped with Ctrl-C. `--help` lists the options.
+//! stopped with Ctrl-C or SIGTERM. `--help` lists the options.
 
-use std::{io::Write, process::ExitCode};
+use std::process::ExitCode;
 
 use clerk_rbac_simulator::ProcessOptions;
 
@@ -24,23 +24,11 @@ async fn main() -> ExitCode {
         println!("{}", ProcessOptions::USAGE);
         return ExitCode::SUCCESS;
     }
-    let started = match options.builder() {
-        Ok(builder) => builder.start().await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    let sim = match started {
-        Ok(sim) => sim,
+    match options.run().await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    println!("{}", sim.base_url());
-    let _ = std::io::stdout().flush();
-    eprintln!(
-        "Serving until Ctrl-C. Any sk_test_... or sk_live_... key works (the prefix picks the rate limit)."
-    );
-    // Ctrl-C ends the process, and with it the server.
-    std::future::pending::<()>().await;
-    ExitCode::SUCCESS
+    }
 }

@@ -80,9 +80,9 @@ fn invalid_key() -> Failure {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
-    development: u32,
-    production: u32,
-    window: Duration,
+    pub(crate) development: u32,
+    pub(crate) production: u32,
+    pub(crate) window: Duration,
     enabled: bool,
 }
 
@@ -122,6 +122,11 @@ impl RateLimits {
         }
     }
 
+    /// Whether requests are limited at all.
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     fn limit(&self, kind: KeyKind) -> usize {
         let limit = match kind {
             KeyKind::Development => self.development,
@@ -153,6 +158,11 @@ impl Limiter {
             limits,
             admitted: HashMap::new(),
         }
+    }
+
+    /// The limits it applies.
+    pub(crate) fn limits(&self) -> RateLimits {
+        self.limits
     }
 
     /// Admits one request for `key`, or refuses it with 429 and `Retry-After`: the whole

@@ -193,6 +193,11 @@ impl Faults {
         });
     }
 
+    /// How many faults are held (spent ones included).
+    pub(crate) fn len(&self) -> usize {
+        self.armed.len()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.armed.clear();
     }

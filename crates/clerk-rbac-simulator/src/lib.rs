@@ -1,6 +1,6 @@
 //! An in-process simulator of Clerk's organization RBAC Backend API.
 //!
-//! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 20 operations of the
+//! [`Simulator`] is a real HTTP/1.1 server on loopback that serves the 19 operations of the
 //! vendored fragment at `/v1/...`, with Clerk's JSON shapes and error format, and refuses what
 //! Clerk refuses: malformed or duplicate keys, changes to system permissions, deleting a role
 //! in use, role sets without their default or creator role, more than 10 roles per call, bad
@@ -36,24 +36,36 @@
 //! failures ([`Simulator::inject`] with a [`Fault`]). Time (role set migrations, rate limit
 //! windows) follows tokio's clock, so a test with a paused clock can move it forward.
 //!
+//! The same controls are an HTTP API under `/_simulator/` for tests in any language (reset,
+//! snapshots, the request log, faults, members and invitations, settings, finishing
+//! migrations), described by its own OpenAPI document, [`ADMIN_OPENAPI`], which the server
+//! also serves at `GET /_simulator/openapi.json`. With
+//! [`SimulatorBuilder::instance_per_key`] each secret key gets an instance of its own.
+//! [`ProcessOptions`] runs the simulator as a process (`clerk-rbac simulator`).
+//!
 //! Dropping the [`Simulator`] stops the server. It needs a tokio runtime.
 
+mod admin;
 mod auth;
 mod clock;
 mod faults;
 mod ids;
+mod instance;
 mod lists;
 mod process;
+mod records;
 mod routes;
 mod server;
 mod settings;
 mod snapshot;
 mod stale;
 mod state;
+mod table;
 mod wire;
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
@@ -62,21 +74,20 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 use clerk_rbac::{Clerk, ClerkBuilder};
 
+pub use admin::{ADMIN_OPENAPI, INSTANCE_HEADER};
 pub use auth::RateLimits;
 pub use faults::Fault;
 pub use process::ProcessOptions;
-pub use settings::{DEFAULT_MAX_CUSTOM_ROLES, DEFAULT_MAX_ROLE_SETS};
-pub use snapshot::{
+pub use records::{
     MigrationSnapshot, PermissionSnapshot, RoleSetMemberSnapshot, RoleSetSnapshot, RoleSnapshot,
-    Snapshot,
 };
+pub use settings::{DEFAULT_MAX_CUSTOM_ROLES, DEFAULT_MAX_ROLE_SETS};
+pub use snapshot::Snapshot;
 
 use self::{
-    auth::Limiter,
-    clock::Clock,
-    faults::Faults,
     ids::Ids,
-    state::{Rules, State},
+    instance::{Instance, Shared, Start},
+    state::Rules,
 };
 
 /// How long a role set replacement takes unless configured: long enough to watch it go
@@ -126,36 +137,10 @@ pub struct RecordedRequest {
     pub response_body: Option<String>,
 }
 
-/// Everything the server's tasks share with the [`Simulator`] handle.
-#[derive(Debug)]
-struct Shared {
-    state: Mutex<State>,
-    stale: Mutex<stale::StaleReads>,
-    limiter: Mutex<Limiter>,
-    faults: Mutex<Faults>,
-    log: Mutex<Vec<RecordedRequest>>,
-    traces: Mutex<Ids>,
-    latency: Duration,
-    record_exchanges: bool,
-}
-
 /// Locks a mutex even if a thread panicked while holding it: the data is still usable for a
 /// simulator, and a panic must not take every later request down with it.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
-        let mut state = lock(&self.state);
-        let now = state.clock.now_ms();
-        state.settle(now);
-        state
-    }
-
-    fn trace_id(&self) -> String {
-        lock(&self.traces).trace_id()
-    }
 }
 
 /// Options for a [`Simulator`]; from [`Simulator::builder`].
@@ -174,9 +159,10 @@ impl Shared {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use]
 pub struct SimulatorBuilder {
+    host: IpAddr,
     port: u16,
     rate_limits: RateLimits,
     migration_duration: Duration,
@@ -187,11 +173,38 @@ pub struct SimulatorBuilder {
     record_exchanges: bool,
     initial: Option<Snapshot>,
     seed: Option<u64>,
+    instance_per_key: bool,
+    admin_token: Option<String>,
+}
+
+/// Shows the options; never the admin token.
+impl std::fmt::Debug for SimulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("rate_limits", &self.rate_limits)
+            .field("migration_duration", &self.migration_duration)
+            .field("custom_roles", &self.custom_roles)
+            .field("quotas", &self.quotas)
+            .field("stale_reads", &self.stale_reads)
+            .field("latency", &self.latency)
+            .field("record_exchanges", &self.record_exchanges)
+            .field("initial", &self.initial.as_ref().map(|_| "<snapshot>"))
+            .field("seed", &self.seed)
+            .field("instance_per_key", &self.instance_per_key)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Default for SimulatorBuilder {
     fn default() -> Self {
         SimulatorBuilder {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             rate_limits: RateLimits::clerk(),
             migration_duration: DEFAULT_MIGRATION_DURATION,
@@ -202,12 +215,22 @@ impl Default for SimulatorBuilder {
             record_exchanges: false,
             initial: None,
             seed: None,
+            instance_per_key: false,
+            admin_token: None,
         }
     }
 }
 
 impl SimulatorBuilder {
-    /// The loopback port to listen on; 0 (the default) picks a free one.
+    /// The address to listen on: loopback (`127.0.0.1`) by default. Another address (such
+    /// as `0.0.0.0` in a container) lets other hosts call the API; the admin API then
+    /// answers them only with the [`admin_token`](SimulatorBuilder::admin_token).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The port to listen on; 0 (the default) picks a free one.
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -284,44 +307,65 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Gives each distinct secret key an instance of its own (objects, rate limit windows,
+    /// faults, request log, settings), created at its first request from the same start
+    /// state; off by default (one instance serves every key). The handle's methods address
+    /// the instance of [`Simulator::secret_key`]; the admin API takes the key in the
+    /// [`INSTANCE_HEADER`] header.
+    pub fn instance_per_key(mut self, on: bool) -> Self {
+        self.instance_per_key = on;
+        self
+    }
+
+    /// The token that peers other than loopback must present to the admin API, as
+    /// `Authorization: Bearer <token>`. Without one, only loopback reaches the admin API.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
     /// Binds the port and starts serving on the current tokio runtime.
     ///
     /// Fails if the port cannot be bound, or (as `InvalidData`) if the
     /// [`initial`](SimulatorBuilder::initial) snapshot is not consistent.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
-        let rules = Rules {
-            custom_roles: self.custom_roles,
-            quotas: self.quotas,
-            migration_ms: i64::try_from(self.migration_duration.as_millis()).unwrap_or(i64::MAX),
-        };
-        let clock = Clock::new(self.seed.is_some());
-        let mut traces = Ids::new(seed.rotate_left(32) ^ 0x5EED);
-        let state = match &self.initial {
-            None => State::seeded(Ids::new(seed), rules, clock),
-            Some(snapshot) => {
-                State::restore(snapshot, Ids::new(seed), rules, clock).map_err(|e| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        SimulatorError::InvalidSnapshot(e),
-                    )
-                })?
-            }
-        };
-        let secret_key = format!("sk_test_{}", traces.key_tail());
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            stale: Mutex::new(stale::StaleReads::new(
-                i64::try_from(self.stale_reads.as_millis()).unwrap_or(i64::MAX),
-            )),
-            limiter: Mutex::new(Limiter::new(self.rate_limits)),
-            faults: Mutex::new(Faults::default()),
-            log: Mutex::new(Vec::new()),
-            traces: Mutex::new(traces),
+        let start = Start {
+            seed,
+            seeded_clock: self.seed.is_some(),
+            initial: self.initial,
+            rules: Rules {
+                custom_roles: self.custom_roles,
+                migration_ms: i64::try_from(self.migration_duration.as_millis())
+                    .unwrap_or(i64::MAX),
+                quotas: self.quotas,
+                stale_reads_ms: i64::try_from(self.stale_reads.as_millis()).unwrap_or(i64::MAX),
+            },
+            rate_limits: self.rate_limits,
             latency: self.latency,
+        };
+        let mut traces = Ids::new(seed.rotate_left(32) ^ 0x5EED);
+        let default = Instance::new(&start, seed).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                SimulatorError::InvalidSnapshot(e),
+            )
+        })?;
+        let default = Arc::new(default);
+        let secret_key = format!("sk_test_{}", traces.key_tail());
+        let listener = TcpListener::bind((self.host, self.port)).await?;
+        let addr = listener.local_addr()?;
+        let per_key = self
+            .instance_per_key
+            .then(|| Mutex::new(HashMap::from([(secret_key.clone(), Arc::clone(&default))])));
+        let shared = Arc::new(Shared {
+            default,
+            default_key: secret_key.clone(),
+            per_key,
+            start,
+            traces: Mutex::new(traces),
             record_exchanges: self.record_exchanges,
+            admin_token: self.admin_token,
         });
         let server = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
         Ok(Simulator {
@@ -404,19 +448,22 @@ impl Simulator {
 
     /// The whole instance as it is now.
     pub fn snapshot(&self) -> Snapshot {
-        let state = self.shared.state();
-        state.snapshot(state.clock.now_ms())
+        self.shared.default.snapshot()
     }
 
     /// Replaces the whole instance by `snapshot`, after checking it is consistent. Requests
     /// already under way finish first; the request log, faults and rate limit windows stay.
     pub fn restore(&self, snapshot: &Snapshot) -> Result<(), SimulatorError> {
-        let mut state = lock(&self.shared.state);
-        let ids = state.ids.fork();
-        let restored = State::restore(snapshot, ids, state.rules, state.clock)
-            .map_err(SimulatorError::InvalidSnapshot)?;
-        *state = restored;
-        Ok(())
+        self.shared.default.restore(snapshot)
+    }
+
+    /// Puts the instance back in its start state (the seeded instance, or the
+    /// [`initial`](SimulatorBuilder::initial) snapshot, with the same IDs), and clears its
+    /// request log, faults, rate limit windows and changed settings. With
+    /// [`instance_per_key`](SimulatorBuilder::instance_per_key), the other keys' instances
+    /// are dropped too.
+    pub fn reset(&self) {
+        self.shared.reset_all();
     }
 
     /// Sets how many members hold `role_key` in organizations using the role set
@@ -429,6 +476,7 @@ impl Simulator {
         count: u64,
     ) -> Result<(), SimulatorError> {
         self.shared
+            .default
             .state()
             .set_members(role_set_key, role_key, count)
             .map_err(SimulatorError::NotInInstance)
@@ -438,29 +486,36 @@ impl Simulator {
     /// deleted.
     pub fn set_invitations(&self, role_key: &str, count: u64) -> Result<(), SimulatorError> {
         self.shared
+            .default
             .state()
             .set_invitations(role_key, count)
             .map_err(SimulatorError::NotInInstance)
     }
 
+    /// Completes every role set migration under way at once (members move, replaced sets
+    /// go); returns how many there were.
+    pub fn finish_migrations(&self) -> usize {
+        self.shared.default.finish_migrations()
+    }
+
     /// Adds a scripted fault; faults are checked in the order injected (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
-        lock(&self.shared.faults).inject(fault);
+        self.shared.default.inject(fault);
     }
 
     /// Removes every injected fault.
     pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
+        self.shared.default.clear_faults();
     }
 
     /// Every request answered or dropped so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.log).clone()
+        self.shared.default.requests()
     }
 
     /// Empties the request log.
     pub fn clear_requests(&self) {
-        lock(&self.shared.log).clear();
+        self.shared.default.clear_requests();
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::wire::Failure;
+use super::{table::Record, wire::Failure};
 
 /// The `limit` Clerk applies when none is given (spec: `LimitParameter.default`).
 const DEFAULT_LIMIT: usize = 10;
@@ -121,26 +121,17 @@ fn parse_order(raw: &str) -> Result<Order, Failure> {
     Ok(Order { field, descending })
 }
 
-/// What a list needs from an item.
-pub(crate) trait Listed {
-    fn id(&self) -> &str;
-    fn name(&self) -> &str;
-    fn key(&self) -> &str;
-    fn created_at(&self) -> i64;
-    /// Creation order: breaks ties, so equal timestamps still list in a stable order.
-    fn seq(&self) -> u64;
-}
-
-/// Filters, orders and cuts one page; returns the page and how many items matched.
-pub(crate) fn select<'a, T: Listed>(
-    items: impl Iterator<Item = &'a T>,
+/// Filters, orders and cuts one page of `rows` (with their creation sequence numbers, which
+/// break ties between equal values); returns the page and how many rows matched.
+pub(crate) fn select<'a, T: Record>(
+    rows: impl Iterator<Item = (u64, &'a T)>,
     q: &ListQuery,
 ) -> (Vec<&'a T>, usize) {
     // Spec: each list's `query` matches an ID whole, and a name or key in part. Assumption:
     // the partial match ignores case.
     let needle = q.query.as_deref().map(str::to_lowercase);
-    let mut matched: Vec<&T> = items
-        .filter(|item| match (&q.query, &needle) {
+    let mut matched: Vec<(u64, &T)> = rows
+        .filter(|(_, item)| match (&q.query, &needle) {
             (Some(query), Some(needle)) => {
                 item.id() == query
                     || item.name().to_lowercase().contains(needle.as_str())
@@ -150,20 +141,25 @@ pub(crate) fn select<'a, T: Listed>(
         })
         .collect();
     let total = matched.len();
-    let ascending = |a: &&T, b: &&T| -> Ordering {
+    let ascending = |(a_seq, a): &(u64, &T), (b_seq, b): &(u64, &T)| -> Ordering {
         let by_field = match q.order.field {
             Field::CreatedAt => a.created_at().cmp(&b.created_at()),
             Field::Name => a.name().cmp(b.name()),
             Field::Key => a.key().cmp(b.key()),
         };
-        by_field.then(a.seq().cmp(&b.seq()))
+        by_field.then(a_seq.cmp(b_seq))
     };
     if q.order.descending {
         matched.sort_unstable_by(|a, b| ascending(b, a));
     } else {
         matched.sort_unstable_by(ascending);
     }
-    let page = matched.into_iter().skip(q.offset).take(q.limit).collect();
+    let page = matched
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .map(|(_, item)| item)
+        .collect();
     (page, total)
 }
 

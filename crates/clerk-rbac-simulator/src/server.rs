@@ -16,12 +16,12 @@ use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet, time::Instant};
 
 use super::{
-    RecordedRequest, Shared,
+    RecordedRequest,
+    admin::{self, ADMIN_PREFIX},
     auth::authenticate,
     faults::Effect,
-    lock,
-    routes::{Operation, query_pairs, route, split_path},
-    stale,
+    instance::{Instance, Shared},
+    routes::{Call, Route, query_pairs, route, split_path},
     wire::Failure,
 };
 
@@ -34,8 +34,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(_) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -46,7 +46,8 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
-            let service = service_fn(move |request| answer(Arc::clone(&shared), request));
+            let peer = peer.ip();
+            let service = service_fn(move |request| answer(Arc::clone(&shared), peer, request));
             // A connection that ends in an error (a dropped answer, a client gone) just ends.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -76,7 +77,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn ok(body: &serde_json::Value) -> Reply {
+    pub(crate) fn ok(body: &serde_json::Value) -> Reply {
         Reply {
             status: 200,
             body: serde_json::to_vec(body).unwrap_or_default(),
@@ -117,12 +118,81 @@ impl Reply {
     }
 }
 
+/// Whether a raw path is the admin API's.
+fn is_admin(raw: &str) -> bool {
+    raw.strip_prefix(ADMIN_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Answers one admin request (never logged, never faulted).
+async fn answer_admin(
+    shared: &Shared,
+    peer: std::net::IpAddr,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Result<Response<Full<Bytes>>, CloseWithoutAnswer> {
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
+    let bytes = if admin::takes_body(method, path) {
+        match read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(BodyProblem::TooLarge) => {
+                return Ok(Reply::failure(&too_large(), shared).into_response());
+            }
+            Err(BodyProblem::Broken) => return Err(CloseWithoutAnswer),
+        }
+    } else {
+        Bytes::new()
+    };
+    if !bytes.is_empty() && !is_json(&parts.headers) {
+        return Ok(Reply::failure(&not_json(), shared).into_response());
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        admin::answer(
+            shared,
+            peer,
+            method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &bytes,
+        )
+    }));
+    let reply = match outcome {
+        Ok(Ok(value)) => Reply::ok(&value),
+        Ok(Err(failure)) => Reply::failure(&failure, shared),
+        Err(_) => Reply::failure(&Failure::internal(), shared),
+    };
+    Ok(reply.into_response())
+}
+
+/// The secret key of a request, if its `Authorization` header holds one.
+fn bearer_key(headers: &HeaderMap) -> Option<String> {
+    authenticate(
+        headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+    )
+    .ok()
+    .map(|(key, _)| key)
+}
+
 /// Answers one request, or closes the connection when a fault says so.
 async fn answer(
     shared: Arc<Shared>,
+    peer: std::net::IpAddr,
     request: http::Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, CloseWithoutAnswer> {
     let (parts, body) = request.into_parts();
+    if is_admin(parts.uri.path()) {
+        return answer_admin(&shared, peer, parts, body).await;
+    }
+    let instance = match shared.instance_for(bearer_key(&parts.headers).as_deref()) {
+        Ok(instance) => instance,
+        Err(failure) => return Ok(Reply::failure(&failure, &shared).into_response()),
+    };
+    let shared = &*shared;
+    let instance = &*instance;
     let method = parts.method.as_str().to_owned();
     let path = split_path(parts.uri.path());
     let query = query_pairs(parts.uri.query());
@@ -137,23 +207,24 @@ async fn answer(
         response_body: None,
     };
 
-    let effect = lock(&shared.faults).on_request(&method, &path.display);
+    let effect = instance.faults().on_request(&method, &path.display);
     record.injected = effect.is_some();
     let reply = match effect {
         Some(Effect::Drop) => {
-            log(&shared, record);
+            instance.log(record);
             return Err(CloseWithoutAnswer);
         }
         Some(Effect::Fail {
             status,
             retry_after,
-        }) => Reply::failure(&injected_failure(status, retry_after), &shared),
+        }) => Reply::failure(&injected_failure(status, retry_after), shared),
         Some(Effect::Delay(_) | Effect::ActThenDrop) | None => {
             if let Some(Effect::Delay(wait)) = effect {
                 tokio::time::sleep(wait).await;
             }
             carry_out(
-                &shared,
+                shared,
+                instance,
                 &method,
                 &path,
                 &query,
@@ -164,24 +235,21 @@ async fn answer(
             .await?
         }
     };
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
+    let latency = instance.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     record.status = Some(reply.status);
     if shared.record_exchanges {
         record.response_body = Some(String::from_utf8_lossy(&reply.body).into_owned());
     }
     if effect == Some(Effect::ActThenDrop) {
-        log(&shared, record);
+        instance.log(record);
         return Err(CloseWithoutAnswer);
     }
     record.answered = true;
-    log(&shared, record);
+    instance.log(record);
     Ok(reply.into_response())
-}
-
-fn log(shared: &Shared, record: RecordedRequest) {
-    lock(&shared.log).push(record);
 }
 
 /// The error body of an injected failure. Codes follow Clerk's index of errors: 429
@@ -206,8 +274,10 @@ fn injected_failure(status: u16, retry_after: Option<u64>) -> Failure {
 }
 
 /// Authentication, rate limit, route, body, then the operation on the locked state.
+#[allow(clippy::too_many_arguments)]
 async fn carry_out(
     shared: &Shared,
+    instance: &Instance,
     method: &str,
     path: &super::routes::ApiPath,
     query: &[(String, String)],
@@ -224,25 +294,17 @@ async fn carry_out(
         Ok(found) => found,
         Err(failure) => return fail(failure),
     };
-    if let Err(failure) = lock(&shared.limiter).admit(&key, kind, Instant::now()) {
+    if let Err(failure) = instance.limiter().admit(&key, kind, Instant::now()) {
         return fail(failure);
     }
-    let operation = match route(method, path) {
-        Ok(operation) => operation,
+    let (route, params) = match route(method, path) {
+        Ok(found) => found,
         Err(failure) => return fail(failure),
     };
-    let bytes = if operation.takes_body() {
+    let bytes = if route.takes_body {
         match read_body(body).await {
             Ok(bytes) => bytes,
-            Err(BodyProblem::TooLarge) => {
-                // Assumption: Clerk's answer to an oversized body is not published.
-                return fail(Failure::new(
-                    413,
-                    "request_body_too_large",
-                    "Request body too large",
-                    format!("Request bodies may hold at most {MAX_BODY_BYTES} bytes."),
-                ));
-            }
+            Err(BodyProblem::TooLarge) => return fail(too_large()),
             // The client went away mid-body: nobody is left to answer.
             Err(BodyProblem::Broken) => return Err(CloseWithoutAnswer),
         }
@@ -253,29 +315,56 @@ async fn carry_out(
         record.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
     }
     if !bytes.is_empty() && !is_json(headers) {
-        // Clerk's `UnsupportedContentType`.
-        return fail(Failure::new(
-            415,
-            "unsupported_content_type",
-            "Content-Type not supported",
-            "Send request bodies as JSON, with `Content-Type: application/json`.",
-        ));
+        return fail(not_json());
     }
-    Ok(run(shared, operation, query, &bytes))
+    Ok(run(shared, instance, route, params, query, &bytes))
 }
 
-fn run(shared: &Shared, operation: Operation, query: &[(String, String)], body: &[u8]) -> Reply {
-    let mut state = shared.state();
+/// Assumption: Clerk's answer to an oversized body is not published.
+fn too_large() -> Failure {
+    Failure::new(
+        413,
+        "request_body_too_large",
+        "Request body too large",
+        format!("Request bodies may hold at most {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+/// Clerk's `UnsupportedContentType`.
+fn not_json() -> Failure {
+    Failure::new(
+        415,
+        "unsupported_content_type",
+        "Content-Type not supported",
+        "Send request bodies as JSON, with `Content-Type: application/json`.",
+    )
+}
+
+fn run(
+    shared: &Shared,
+    instance: &Instance,
+    route: &Route,
+    params: Vec<String>,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let mut state = instance.state();
     let now = state.clock.now_ms();
-    let mut stale = lock(&shared.stale);
-    let read = stale::is_read(&operation);
+    let call = Call {
+        params,
+        query,
+        body,
+        now,
+    };
+    let mut stale = instance.stale();
+    let read = route.method == "GET";
     // With a stale-read window, a read may see the instance as it was before recent writes,
     // and a write keeps the version it replaces.
     let before = (stale.enabled() && !read).then(|| state.clone());
     // A bug must cost one request a 500, not the connection or the server.
     let outcome = catch_unwind(AssertUnwindSafe(|| match stale.view(now) {
-        Some(old) if read => operation.run(old, query, body, now),
-        _ => operation.run(&mut state, query, body, now),
+        Some(old) if read => (route.handler)(old, &call),
+        _ => (route.handler)(&mut state, &call),
     }));
     if let (Some(before), Ok(Ok(_))) = (before, &outcome) {
         stale.record_write(now, before);

@@ -83,7 +83,7 @@ impl State {
     /// Refuses a role set create that would exceed the role-set quota.
     pub(crate) fn check_role_set_quota(&self) -> Result<(), Failure> {
         let max = self.rules.quotas.max_role_sets;
-        if self.sets.len() < max as usize {
+        if self.sets.values().count() < max as usize {
             return Ok(());
         }
         Err(Failure::new(
@@ -92,7 +92,7 @@ impl State {
             "too many role sets",
             format!(
                 "This instance may hold at most {max} role sets and holds {}; retire one or ask Clerk support for a higher limit.",
-                self.sets.len()
+                self.sets.values().count()
             ),
         )
         .meta("max_allowed", json!(max)))
@@ -102,8 +102,6 @@ impl State {
     /// Fields the simulator does not model (memberships, domains) carry fixed values.
     pub(crate) fn organization_settings(&self) -> Result<Value, Failure> {
         let initial = self.sets.values().find(|s| s.initial);
-        let role_key =
-            |seq: Option<u64>| seq.and_then(|s| self.roles.get(&s)).map(|r| r.key.clone());
         let (max_roles, max_sets) = if self.rules.custom_roles {
             (
                 self.rules.quotas.max_custom_roles,
@@ -119,12 +117,12 @@ impl State {
             "max_allowed_roles": max_roles,
             "max_role_sets_allowed": max_sets,
             "max_allowed_domains": 0,
-            "creator_role": role_key(initial.map(|s| s.creator_role)).unwrap_or_default(),
+            "creator_role": initial.map(|s| s.creator_role.clone()).unwrap_or_default(),
             "admin_delete_enabled": true,
             "domains_enabled": false,
             "slug_disabled": false,
             "domains_enrollment_modes": [],
-            "domains_default_role": role_key(initial.map(|s| s.default_role)).unwrap_or_default(),
+            "domains_default_role": initial.map(|s| s.default_role.clone()).unwrap_or_default(),
             "initial_role_set_key": initial.map(|s| s.key.clone()),
         }))
     }

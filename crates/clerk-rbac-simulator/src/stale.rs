@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{routes::Operation, state::State};
+use super::state::State;
 
 /// The instance as it was before each write still within the window, oldest first.
 #[derive(Debug)]
@@ -58,19 +58,4 @@ impl StaleReads {
         self.forget_old(now);
         self.before_writes.front_mut().map(|(_, state)| state)
     }
-}
-
-/// Whether an operation only reads (and so may be served from a lagging replica).
-pub(crate) fn is_read(operation: &Operation) -> bool {
-    use Operation::*;
-    matches!(
-        operation,
-        ListPermissions
-            | GetPermission(_)
-            | ListRoles
-            | GetRole(_)
-            | ListRoleSets
-            | GetRoleSet(_)
-            | GetOrganizationSettings
-    )
 }

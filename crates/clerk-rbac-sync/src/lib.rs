@@ -27,6 +27,7 @@
 mod apply;
 mod error;
 mod file;
+pub mod fleet;
 mod instance;
 mod keys;
 mod parse;

@@ -8,6 +8,8 @@ use std::{
 };
 
 use clerk_rbac_simulator::{RateLimits, Simulator};
+
+mod simulator;
 use clerk_rbac_sync::DesiredState;
 use serde_json::Value;
 
@@ -428,3 +430,5 @@ async fn a_reader_that_goes_away_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+mod fleet;

@@ -2,14 +2,15 @@
 //! rules every change must keep. Handlers are synchronous; the server calls them with the
 //! state locked, so each request sees and leaves a consistent instance.
 //!
-//! Objects are kept by creation sequence number (`seq`), which breaks ties between equal
-//! timestamps and lets role sets and migrations refer to roles whatever their key becomes: a
-//! role key change therefore reaches every role set that holds the role (spec:
-//! UpdateOrganizationRole: a new key carries over to the settings that name the role).
+//! Each kind of object lives in one [`Table`], indexed by ID and key, as the one record shape
+//! of [`records`](crate::records) that snapshots serialize. Records refer to each other by
+//! key; a key change rewrites every reference in the same step (spec: UpdateOrganizationRole:
+//! a new key carries over to the settings that name the role).
 //!
-//! This file holds the records, seeding, lookups, time and the rules several operations share;
-//! each kind of object has the file of its operations, `render` turns records into the crate's
-//! model types and `keys` checks keys and names.
+//! This file holds the instance, seeding, lookups, time and the rules several operations share;
+//! each kind of object has the file of its operations (typed request bodies in, the crate's
+//! model types out), `render` turns records into those models and `keys` checks keys and
+//! names.
 
 mod keys;
 mod permissions;
@@ -17,14 +18,23 @@ mod render;
 mod role_sets;
 mod roles;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{clock::Clock, ids::Ids, lists::Listed, wire::Failure};
+use super::{
+    clock::Clock,
+    ids::Ids,
+    records::{
+        MigrationSnapshot, PermissionSnapshot, RoleSetMemberSnapshot, RoleSetSnapshot, RoleSnapshot,
+    },
+    table::Table,
+    wire::Failure,
+};
 
 use keys::check_name;
 pub(crate) use keys::{check_permission_key, check_role_key, check_role_set_key};
+pub(crate) use render::Wire;
 
 pub(crate) use clerk_rbac::rules::{
     CREATOR_PERMISSIONS as CREATOR_REQUIREMENTS, SYSTEM_PERMISSIONS,
@@ -43,136 +53,40 @@ const MIGRATION_IN_PROGRESS: &str = "role_set_migration_in_progress";
 pub(crate) struct Rules {
     /// Whether the plan allows custom roles (and so custom permissions and role sets).
     pub custom_roles: bool,
-    /// The custom-role and role-set quotas.
-    pub quotas: crate::settings::Quotas,
     /// How long a role set replacement takes, in milliseconds.
     pub migration_ms: i64,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct PermissionRec {
-    pub seq: u64,
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub description: String,
-    pub system: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct RoleRec {
-    pub seq: u64,
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    /// Held permissions, by permission seq (listed in creation order).
-    pub permissions: BTreeSet<u64>,
-    /// Pending invitations that offer this role.
-    pub invitations: u64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct SetRec {
-    pub seq: u64,
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub initial: bool,
-    /// Role seqs, in the order they joined the set.
-    pub roles: Vec<u64>,
-    /// Members per role seq.
-    pub members: HashMap<u64, u64>,
-    pub default_role: u64,
-    pub creator_role: u64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MigrationRec {
-    pub id: String,
-    pub source: u64,
-    pub dest: u64,
-    /// The reassignments the caller gave, source role seq -> destination role seq.
-    pub mappings: Option<BTreeMap<u64, u64>>,
-    pub created_at: i64,
-    pub duration_ms: i64,
-    /// Members of the source set when the migration started.
-    pub total_members: u64,
+    /// The custom-role and role-set quotas.
+    pub quotas: crate::settings::Quotas,
+    /// The stale-read window, in milliseconds (0: reads see every write at once).
+    pub stale_reads_ms: i64,
 }
 
 /// The whole simulated instance.
 #[derive(Clone, Debug)]
 pub(crate) struct State {
-    pub(super) clock: Clock,
-    pub(super) ids: Ids,
-    pub(super) instance_id: String,
-    pub(super) next_seq: u64,
-    pub(super) permissions: BTreeMap<u64, PermissionRec>,
-    pub(super) permission_ids: HashMap<String, u64>,
-    pub(super) permission_keys: HashMap<String, u64>,
-    pub(super) roles: BTreeMap<u64, RoleRec>,
-    pub(super) role_ids: HashMap<String, u64>,
-    pub(super) role_keys: HashMap<String, u64>,
-    pub(super) sets: BTreeMap<u64, SetRec>,
-    pub(super) set_ids: HashMap<String, u64>,
-    pub(super) set_keys: HashMap<String, u64>,
-    pub(super) migrations: Vec<MigrationRec>,
-    pub(super) rules: Rules,
+    pub(crate) clock: Clock,
+    pub(crate) ids: Ids,
+    pub(crate) instance_id: String,
+    pub(crate) permissions: Table<PermissionSnapshot>,
+    pub(crate) roles: Table<RoleSnapshot>,
+    pub(crate) sets: Table<RoleSetSnapshot>,
+    /// Role set replacements under way, oldest first.
+    pub(crate) migrations: Vec<MigrationSnapshot>,
+    pub(crate) rules: Rules,
 }
-
-/// The record kinds that lists are made of all carry the same listing fields.
-macro_rules! listed {
-    ($($record:ty),+) => {$(
-        impl Listed for $record {
-            fn id(&self) -> &str {
-                &self.id
-            }
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn key(&self) -> &str {
-                &self.key
-            }
-            fn created_at(&self) -> i64 {
-                self.created_at
-            }
-            fn seq(&self) -> u64 {
-                self.seq
-            }
-        }
-    )+};
-}
-
-listed!(PermissionRec, RoleRec, SetRec);
-
-type Answer = Result<Value, Failure>;
 
 impl State {
     /// An empty instance (no objects at all); [`State::seeded`] is what Clerk starts with.
-    pub(super) fn empty(ids: Ids, rules: Rules, clock: Clock) -> Self {
+    pub(crate) fn empty(ids: Ids, rules: Rules, clock: Clock) -> Self {
         let mut ids = ids;
         let instance_id = ids.next("ins");
         State {
             clock,
             ids,
             instance_id,
-            next_seq: 1,
-            permissions: BTreeMap::new(),
-            permission_ids: HashMap::new(),
-            permission_keys: HashMap::new(),
-            roles: BTreeMap::new(),
-            role_ids: HashMap::new(),
-            role_keys: HashMap::new(),
-            sets: BTreeMap::new(),
-            set_ids: HashMap::new(),
-            set_keys: HashMap::new(),
+            permissions: Table::default(),
+            roles: Table::default(),
+            sets: Table::default(),
             migrations: Vec::new(),
             rules,
         }
@@ -186,24 +100,27 @@ impl State {
     pub(crate) fn seeded(ids: Ids, rules: Rules, clock: Clock) -> Self {
         let now = clock.now_ms();
         let mut state = State::empty(ids, rules, clock);
-        let mut system = Vec::new();
         for (key, name) in SYSTEM_PERMISSIONS {
             let description = format!("System permission: {}.", name.to_lowercase());
-            system.push(state.insert_permission(key, name, &description, true, now));
+            state.insert_permission(key, name, &description, true, now);
         }
-        let by_key = |key: &str| SYSTEM_PERMISSIONS.iter().position(|(k, _)| *k == key);
-        let member_permissions = ["org:sys_memberships:read", "org:sys_billing:read"]
+        let system: Vec<String> = SYSTEM_PERMISSIONS
             .iter()
-            .filter_map(|k| by_key(k).map(|i| system[i]))
+            .map(|(key, _)| (*key).to_owned())
             .collect();
-        let admin = state.insert_role(
+        let member_permissions = system
+            .iter()
+            .filter(|k| ["org:sys_memberships:read", "org:sys_billing:read"].contains(&k.as_str()))
+            .cloned()
+            .collect();
+        state.insert_role(
             "org:admin",
             "Admin",
             Some("Full access: runs the organization and its memberships."),
-            system.iter().copied().collect(),
+            system,
             now,
         );
-        let member = state.insert_role(
+        state.insert_role(
             "org:member",
             "Member",
             Some("Limited access: can see the other members."),
@@ -215,18 +132,12 @@ impl State {
             name: "Primary role set".into(),
             description: Some("The roles every new organization starts with.".into()),
             initial: true,
-            roles: vec![admin, member],
-            default_role: member,
-            creator_role: admin,
+            roles: vec!["org:admin".into(), "org:member".into()],
+            default_role: "org:member".into(),
+            creator_role: "org:admin".into(),
             now,
         });
         state
-    }
-
-    pub(super) fn take_seq(&mut self) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        seq
     }
 
     /// A fresh ID no object of the instance has (a restored snapshot may hold IDs that this
@@ -234,9 +145,9 @@ impl State {
     fn new_id(&mut self, prefix: &str) -> String {
         loop {
             let id = self.ids.next(prefix);
-            let taken = self.permission_ids.contains_key(&id)
-                || self.role_ids.contains_key(&id)
-                || self.set_ids.contains_key(&id)
+            let taken = self.permissions.contains_id(&id)
+                || self.roles.contains_id(&id)
+                || self.sets.contains_id(&id)
                 || self.migrations.iter().any(|m| m.id == id);
             if !taken {
                 return id;
@@ -252,144 +163,123 @@ impl State {
         system: bool,
         now: i64,
     ) -> u64 {
-        let seq = self.take_seq();
         let id = self.new_id("perm");
-        self.permission_ids.insert(id.clone(), seq);
-        self.permission_keys.insert(key.to_owned(), seq);
-        self.permissions.insert(
-            seq,
-            PermissionRec {
-                seq,
-                id,
-                key: key.to_owned(),
-                name: name.to_owned(),
-                description: description.to_owned(),
-                system,
-                created_at: now,
-                updated_at: now,
-            },
-        );
-        seq
+        self.permissions.insert(PermissionSnapshot {
+            id,
+            key: key.to_owned(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            system,
+            created_at: now,
+            updated_at: now,
+        })
     }
 
+    /// `permissions` are keys in the permissions' creation order (see [`State::in_creation_order`]).
     fn insert_role(
         &mut self,
         key: &str,
         name: &str,
         description: Option<&str>,
-        permissions: BTreeSet<u64>,
+        permissions: Vec<String>,
         now: i64,
     ) -> u64 {
-        let seq = self.take_seq();
         let id = self.new_id("role");
-        self.role_ids.insert(id.clone(), seq);
-        self.role_keys.insert(key.to_owned(), seq);
-        self.roles.insert(
-            seq,
-            RoleRec {
-                seq,
-                id,
-                key: key.to_owned(),
-                name: name.to_owned(),
-                description: description.map(str::to_owned),
-                permissions,
-                invitations: 0,
-                created_at: now,
-                updated_at: now,
-            },
-        );
-        seq
+        self.roles.insert(RoleSnapshot {
+            id,
+            key: key.to_owned(),
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            permissions,
+            invitations: 0,
+            created_at: now,
+            updated_at: now,
+        })
     }
 
     fn insert_set(&mut self, new: NewSet) -> u64 {
-        let seq = self.take_seq();
         let id = self.new_id("rs");
         if new.initial {
             self.demote_initial_sets(new.now);
         }
-        self.set_ids.insert(id.clone(), seq);
-        self.set_keys.insert(new.key.clone(), seq);
-        self.sets.insert(
-            seq,
-            SetRec {
-                seq,
-                id,
-                key: new.key,
-                name: new.name,
-                description: new.description,
-                initial: new.initial,
-                roles: new.roles,
-                members: HashMap::new(),
-                default_role: new.default_role,
-                creator_role: new.creator_role,
-                created_at: new.now,
-                updated_at: new.now,
-            },
-        );
-        seq
+        self.sets.insert(RoleSetSnapshot {
+            id,
+            key: new.key,
+            name: new.name,
+            description: new.description,
+            initial: new.initial,
+            roles: new
+                .roles
+                .into_iter()
+                .map(RoleSetMemberSnapshot::new)
+                .collect(),
+            default_role: new.default_role,
+            creator_role: new.creator_role,
+            created_at: new.now,
+            updated_at: new.now,
+        })
     }
 
     /// Spec: only one role set is `initial`; making another initial turns the old one
     /// `custom` (CreateRoleSet and UpdateRoleSet, `type`).
     fn demote_initial_sets(&mut self, now: i64) {
-        for set in self.sets.values_mut().filter(|s| s.initial) {
-            set.initial = false;
-            set.updated_at = now;
-        }
+        self.sets.update_all(|set| {
+            if set.initial {
+                set.initial = false;
+                set.updated_at = now;
+            }
+        });
+    }
+
+    /// Permission keys in the order the permissions were created (the order a role lists
+    /// them in), each once; keys of no permission are dropped.
+    pub(crate) fn in_creation_order<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<String> {
+        keys.into_iter()
+            .filter_map(|key| self.permissions.seq_of_key(key))
+            .collect::<BTreeSet<u64>>()
+            .into_iter()
+            .map(|seq| self.permissions[seq].key.clone())
+            .collect()
     }
 
     // ---- lookups -------------------------------------------------------------------------
 
-    fn permission_seq(&self, id: &str) -> Result<u64, Failure> {
-        self.permission_ids
-            .get(id)
-            .copied()
+    pub(crate) fn permission_seq(&self, id: &str) -> Result<u64, Failure> {
+        self.permissions
+            .seq_of_id(id)
             .ok_or_else(|| Failure::not_found("Permission"))
     }
 
-    fn role_seq(&self, id: &str) -> Result<u64, Failure> {
-        self.role_ids
-            .get(id)
-            .copied()
+    pub(crate) fn role_seq(&self, id: &str) -> Result<u64, Failure> {
+        self.roles
+            .seq_of_id(id)
             .ok_or_else(|| Failure::not_found("Organization role"))
     }
 
     /// Spec: role set paths take a key or an ID (`role_set_key_or_id`).
-    fn set_seq(&self, key_or_id: &str) -> Result<u64, Failure> {
-        self.set_keys
-            .get(key_or_id)
-            .or_else(|| self.set_ids.get(key_or_id))
-            .copied()
+    pub(crate) fn set_seq(&self, key_or_id: &str) -> Result<u64, Failure> {
+        self.sets
+            .seq_of_key(key_or_id)
+            .or_else(|| self.sets.seq_of_id(key_or_id))
             .ok_or_else(|| Failure::not_found("Role set"))
     }
 
-    fn role_key_seq(&self, key: &str) -> Option<u64> {
-        self.role_keys.get(key).copied()
+    fn is_creator_eligible(permissions: &[String]) -> bool {
+        CREATOR_REQUIREMENTS
+            .iter()
+            .all(|key| permissions.iter().any(|p| p == key))
     }
 
-    fn role(&self, seq: u64) -> &RoleRec {
-        &self.roles[&seq]
+    fn migration_from(&self, set_key: &str) -> Option<&MigrationSnapshot> {
+        self.migrations.iter().find(|m| m.source == set_key)
     }
 
-    fn role_key(&self, seq: u64) -> &str {
-        self.roles.get(&seq).map_or("", |r| r.key.as_str())
-    }
-
-    fn is_creator_eligible(&self, permissions: &BTreeSet<u64>) -> bool {
-        CREATOR_REQUIREMENTS.iter().all(|key| {
-            self.permission_keys
-                .get(*key)
-                .is_some_and(|seq| permissions.contains(seq))
-        })
-    }
-
-    fn migration_from(&self, set: u64) -> Option<&MigrationRec> {
-        self.migrations.iter().find(|m| m.source == set)
-    }
-
-    /// Refuses changes to a set that is being replaced or is a replacement's destination.
+    /// Refuses changes to a set that is being replaced.
     fn check_not_migrating(&self, set: u64) -> Result<(), Failure> {
-        if self.migration_from(set).is_some() {
+        if self.migration_from(&self.sets[set].key).is_some() {
             return Err(Failure::new(
                 422,
                 MIGRATION_IN_PROGRESS,
@@ -398,6 +288,53 @@ impl State {
             ));
         }
         Ok(())
+    }
+
+    // ---- key changes ---------------------------------------------------------------------
+
+    /// A permission key changed: the roles holding it now hold the new key.
+    fn rename_permission(&mut self, old: &str, new: &str) {
+        self.roles.update_all(|role| {
+            for key in role.permissions.iter_mut().filter(|k| *k == old) {
+                new.clone_into(key);
+            }
+        });
+    }
+
+    /// A role key changed: role sets and migrations name it by the new key.
+    fn rename_role(&mut self, old: &str, new: &str) {
+        self.sets.update_all(|set| {
+            for member in set.roles.iter_mut().filter(|m| m.role == old) {
+                new.clone_into(&mut member.role);
+            }
+            for place in [&mut set.default_role, &mut set.creator_role] {
+                if *place == old {
+                    new.clone_into(place);
+                }
+            }
+        });
+        for m in &mut self.migrations {
+            if let Some(map) = &mut m.mappings {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(from, to)| {
+                        let rename = |k: String| if k == old { new.to_owned() } else { k };
+                        (rename(from), rename(to))
+                    })
+                    .collect();
+            }
+        }
+    }
+
+    /// A role set key changed: migrations name it by the new key.
+    fn rename_set(&mut self, old: &str, new: &str) {
+        for m in &mut self.migrations {
+            for place in [&mut m.source, &mut m.dest] {
+                if *place == old {
+                    new.clone_into(place);
+                }
+            }
+        }
     }
 
     // ---- rules several operations share --------------------------------------------------
@@ -425,20 +362,26 @@ impl State {
     fn check_keeps_creator_eligibility(
         &self,
         role: u64,
-        permissions: &BTreeSet<u64>,
+        permissions: &[String],
     ) -> Result<(), Failure> {
-        let is_creator = self.sets.values().any(|s| s.creator_role == role);
-        if is_creator && !self.is_creator_eligible(permissions) {
-            return Err(missing_creator_permissions(self.role_key(role)));
+        let key = &self.roles[role].key;
+        let is_creator = self.sets.values().any(|s| s.creator_role == *key);
+        if is_creator && !Self::is_creator_eligible(permissions) {
+            return Err(missing_creator_permissions(key));
         }
         Ok(())
     }
 
-    fn check_creator_eligible(&self, role: u64) -> Result<(), Failure> {
-        if self.is_creator_eligible(&self.role(role).permissions) {
+    /// The role with this key may be a creator role.
+    fn check_creator_eligible(&self, role_key: &str) -> Result<(), Failure> {
+        let eligible = self
+            .roles
+            .by_key(role_key)
+            .is_some_and(|r| Self::is_creator_eligible(&r.permissions));
+        if eligible {
             Ok(())
         } else {
-            Err(missing_creator_permissions(self.role_key(role)))
+            Err(missing_creator_permissions(role_key))
         }
     }
 
@@ -458,31 +401,44 @@ impl State {
         }
     }
 
-    fn complete(&mut self, m: &MigrationRec, now: i64) {
-        let Some(source) = self.sets.remove(&m.source) else {
-            return;
-        };
-        self.set_ids.remove(&source.id);
-        self.set_keys.remove(&source.key);
-        let Some(dest) = self.sets.get_mut(&m.dest) else {
-            return;
-        };
-        for (role, count) in source.members {
-            if count == 0 {
-                continue;
-            }
-            // The caller's mapping, else the same role, else (if the destination changed
-            // since the migration started) its default role.
-            let target = m
-                .mappings
-                .as_ref()
-                .and_then(|map| map.get(&role).copied())
-                .filter(|r| dest.roles.contains(r))
-                .or_else(|| dest.roles.contains(&role).then_some(role))
-                .unwrap_or(dest.default_role);
-            *dest.members.entry(target).or_insert(0) += count;
+    /// Completes every migration under way now, whatever its duration; returns how many.
+    pub(crate) fn finish_migrations(&mut self, now: i64) -> usize {
+        let done = std::mem::take(&mut self.migrations);
+        let count = done.len();
+        for m in done {
+            self.complete(&m, now);
         }
-        dest.updated_at = now;
+        count
+    }
+
+    fn complete(&mut self, m: &MigrationSnapshot, now: i64) {
+        let Some(source) = self
+            .sets
+            .seq_of_key(&m.source)
+            .and_then(|seq| self.sets.remove(seq))
+        else {
+            return;
+        };
+        let Some(dest) = self.sets.seq_of_key(&m.dest) else {
+            return;
+        };
+        self.sets.update(dest, |dest| {
+            for member in source.roles.iter().filter(|m| m.members > 0) {
+                let role = &member.role;
+                // The caller's mapping, else the same role, else (if the destination changed
+                // since the migration started) its default role.
+                let target = m
+                    .mappings
+                    .as_ref()
+                    .and_then(|map| map.get(role))
+                    .filter(|r| dest.holds(r))
+                    .or_else(|| dest.holds(role).then_some(role))
+                    .unwrap_or(&dest.default_role)
+                    .clone();
+                dest.add_members(&target, member.members);
+            }
+            dest.updated_at = now;
+        });
     }
 
     // ---- test controls -------------------------------------------------------------------
@@ -497,31 +453,32 @@ impl State {
         let seq = self
             .set_seq(set_key_or_id)
             .map_err(|_| format!("there is no role set {set_key_or_id}"))?;
-        let role = self
-            .role_key_seq(role_key)
-            .ok_or_else(|| format!("there is no role {role_key}"))?;
-        let set = self.sets.get_mut(&seq).ok_or("the role set vanished")?;
-        if !set.roles.contains(&role) {
-            return Err(format!("role {role_key} is not in role set {}", set.key));
+        if !self.roles.contains_key(role_key) {
+            return Err(format!("there is no role {role_key}"));
         }
-        if count == 0 {
-            set.members.remove(&role);
-        } else {
-            set.members.insert(role, count);
-        }
-        Ok(())
+        self.sets
+            .update(seq, |set| {
+                let member = set.roles.iter_mut().find(|m| m.role == role_key);
+                match member {
+                    Some(member) => {
+                        member.members = count;
+                        Ok(())
+                    }
+                    None => Err(format!("role {role_key} is not in role set {}", set.key)),
+                }
+            })
+            .unwrap_or_else(|| Err("the role set vanished".into()))
     }
 
     /// Pending invitations that offer `role_key`.
     pub(crate) fn set_invitations(&mut self, role_key: &str, count: u64) -> Result<(), String> {
         let role = self
-            .role_key_seq(role_key)
+            .roles
+            .seq_of_key(role_key)
             .ok_or_else(|| format!("there is no role {role_key}"))?;
         self.roles
-            .get_mut(&role)
-            .ok_or("the role vanished")?
-            .invitations = count;
-        Ok(())
+            .update(role, |r| r.invitations = count)
+            .ok_or_else(|| "the role vanished".into())
     }
 }
 
@@ -531,9 +488,9 @@ struct NewSet {
     name: String,
     description: Option<String>,
     initial: bool,
-    roles: Vec<u64>,
-    default_role: u64,
-    creator_role: u64,
+    roles: Vec<String>,
+    default_role: String,
+    creator_role: String,
     now: i64,
 }
 
@@ -553,17 +510,22 @@ fn missing_creator_permissions(role_key: &str) -> Failure {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_seeded_instance_holds_what_clerk_seeds() {
-        let state = State::seeded(
+    fn seeded() -> State {
+        State::seeded(
             Ids::new(1),
             Rules {
                 custom_roles: true,
-                quotas: crate::settings::Quotas::default(),
                 migration_ms: 0,
+                quotas: crate::settings::Quotas::default(),
+                stale_reads_ms: 0,
             },
             Clock::new(true),
-        );
+        )
+    }
+
+    #[test]
+    fn a_seeded_instance_holds_what_clerk_seeds() {
+        let state = seeded();
         assert_eq!(state.permissions.len(), SYSTEM_PERMISSIONS.len());
         assert!(
             state
@@ -571,15 +533,39 @@ mod tests {
                 .values()
                 .all(|p| p.system && p.key.starts_with("org:sys_"))
         );
-        let admin = &state.roles[&state.role_keys["org:admin"]];
+        let admin = state.roles.by_key("org:admin").unwrap();
         assert_eq!(admin.permissions.len(), SYSTEM_PERMISSIONS.len());
-        assert!(state.is_creator_eligible(&admin.permissions));
-        let member = &state.roles[&state.role_keys["org:member"]];
-        assert!(!state.is_creator_eligible(&member.permissions));
-        let set = &state.sets[&state.set_keys["role_set:default"]];
+        assert!(State::is_creator_eligible(&admin.permissions));
+        let member = state.roles.by_key("org:member").unwrap();
+        assert!(!State::is_creator_eligible(&member.permissions));
+        let set = state.sets.by_key("role_set:default").unwrap();
         assert!(set.initial);
         assert_eq!(set.roles.len(), 2);
-        assert_eq!(set.creator_role, admin.seq);
-        assert_eq!(set.default_role, member.seq);
+        assert_eq!(set.creator_role, admin.key);
+        assert_eq!(set.default_role, member.key);
+    }
+
+    #[test]
+    fn a_role_key_change_reaches_every_reference() {
+        let mut state = seeded();
+        let admin = state.roles.seq_of_key("org:admin").unwrap();
+        state.migrations.push(MigrationSnapshot {
+            id: "rsmig_x".into(),
+            source: "role_set:default".into(),
+            dest: "role_set:default".into(),
+            mappings: Some([("org:admin".to_owned(), "org:member".to_owned())].into()),
+            created_at: 0,
+            duration_ms: 1,
+            total_members: 0,
+        });
+        state.rename_role("org:admin", "org:boss");
+        state.roles.update(admin, |r| r.key = "org:boss".into());
+        let set = state.sets.by_key("role_set:default").unwrap();
+        assert_eq!(set.creator_role, "org:boss");
+        assert!(set.holds("org:boss") && !set.holds("org:admin"));
+        let map = state.migrations[0].mappings.as_ref().unwrap();
+        assert_eq!(map.get("org:boss").map(String::as_str), Some("org:member"));
+        state.rename_set("role_set:default", "role_set:main");
+        assert_eq!(state.migrations[0].dest, "role_set:main");
     }
 }

@@ -1,15 +1,17 @@
-//! Records as the crate's model types, serialized: what the operations answer.
+//! Records as the crate's model types (what the operations answer), and those models as JSON
+//! on the wire.
 
+use serde::Serialize;
 use serde_json::Value;
 
-use super::{MigrationRec, PermissionRec, SetRec, State};
+use super::{MigrationSnapshot, PermissionSnapshot, RoleSetSnapshot, RoleSnapshot, State};
 use crate::wire::{fill_nulls, with_nulls};
 use clerk_rbac::{
     DeletedObject, Page, Permission, Role, RoleSet, RoleSetItem, RoleSetMigration, RoleSetType,
 };
 
 impl State {
-    pub(super) fn permission_model(&self, p: &PermissionRec) -> Permission {
+    pub(super) fn permission_model(p: &PermissionSnapshot) -> Permission {
         Permission {
             created_at: p.created_at,
             description: p.description.clone(),
@@ -23,35 +25,29 @@ impl State {
         }
     }
 
-    pub(super) fn permission_json(&self, seq: u64) -> Value {
-        serde_json::to_value(self.permission_model(&self.permissions[&seq])).unwrap_or_default()
-    }
-
-    pub(super) fn role_json(&self, seq: u64) -> Value {
-        let r = self.role(seq);
-        let role = Role {
+    pub(super) fn role_model(&self, r: &RoleSnapshot) -> Role {
+        Role {
             created_at: r.created_at,
             description: r.description.clone(),
             id: r.id.clone(),
-            is_creator_eligible: self.is_creator_eligible(&r.permissions),
+            is_creator_eligible: Self::is_creator_eligible(&r.permissions),
             key: r.key.clone(),
             name: r.name.clone(),
             object: "role".into(),
             permissions: r
                 .permissions
                 .iter()
-                .filter_map(|p| self.permissions.get(p))
-                .map(|p| self.permission_model(p))
+                .filter_map(|key| self.permissions.by_key(key))
+                .map(Self::permission_model)
                 .collect(),
             updated_at: r.updated_at,
-        };
-        with_nulls(&role, &["description"])
+        }
     }
 
-    pub(super) fn item(&self, set: &SetRec, role: u64) -> RoleSetItem {
-        let r = self.role(role);
-        let members = set.members.get(&role).copied().unwrap_or(0);
-        RoleSetItem {
+    fn item(&self, set: &RoleSetSnapshot, role_key: &str) -> Option<RoleSetItem> {
+        let r = self.roles.by_key(role_key)?;
+        let members = set.members_of(role_key);
+        Some(RoleSetItem {
             created_at: r.created_at,
             description: r.description.clone(),
             has_members: Some(members > 0),
@@ -61,10 +57,10 @@ impl State {
             name: r.name.clone(),
             object: "role_set_item".into(),
             updated_at: r.updated_at,
-        }
+        })
     }
 
-    pub(super) fn migration_model(&self, m: &MigrationRec, now: i64) -> RoleSetMigration {
+    fn migration_model(&self, m: &MigrationSnapshot, now: i64) -> RoleSetMigration {
         // Assumption: a fifth of the duration enqueued, the rest in progress, members moving
         // at an even pace; the status is computed from the time elapsed.
         let enqueued_ms = m.duration_ms / 5;
@@ -86,17 +82,12 @@ impl State {
         RoleSetMigration {
             completed_at: None,
             created_at: m.created_at,
-            dest_role_set_id: self.sets.get(&m.dest).map(|s| s.id.clone()),
+            dest_role_set_id: self.sets.by_key(&m.dest).map(|s| s.id.clone()),
             id: m.id.clone(),
             instance_id: self.instance_id.clone(),
             mappings: m.mappings.as_ref().map(|map| {
                 map.iter()
-                    .map(|(from, to)| {
-                        (
-                            self.role_key(*from).to_owned(),
-                            self.role_key(*to).to_owned(),
-                        )
-                    })
+                    .map(|(from, to)| (from.clone(), to.clone()))
                     .collect()
             }),
             migrated_members: i64::try_from(migrated).unwrap_or(i64::MAX),
@@ -104,7 +95,7 @@ impl State {
             organization_id: None,
             source_role_set_id: self
                 .sets
-                .get(&m.source)
+                .by_key(&m.source)
                 .map_or_else(String::new, |s| s.id.clone()),
             started_at,
             status: status.into(),
@@ -114,12 +105,11 @@ impl State {
         }
     }
 
-    pub(super) fn set_json(&self, seq: u64, now: i64) -> Value {
-        let s = &self.sets[&seq];
-        let set = RoleSet {
+    pub(super) fn set_model(&self, s: &RoleSetSnapshot, now: i64) -> RoleSet {
+        RoleSet {
             created_at: s.created_at,
-            creator_role: Some(self.item(s, s.creator_role)),
-            default_role: Some(self.item(s, s.default_role)),
+            creator_role: self.item(s, &s.creator_role),
+            default_role: self.item(s, &s.default_role),
             description: s.description.clone(),
             id: s.id.clone(),
             key: s.key.clone(),
@@ -127,17 +117,70 @@ impl State {
             object: "role_set".into(),
             // Spec: RoleSet `role_set_migration`, present while enqueued or in progress.
             role_set_migration: self
-                .migration_from(seq)
+                .migration_from(&s.key)
                 .map(|m| self.migration_model(m, now)),
-            roles: s.roles.iter().map(|r| self.item(s, *r)).collect(),
+            roles: s
+                .roles
+                .iter()
+                .filter_map(|m| self.item(s, &m.role))
+                .collect(),
             type_: if s.initial {
                 RoleSetType::Initial
             } else {
                 RoleSetType::Custom
             },
             updated_at: s.updated_at,
-        };
-        let mut json = with_nulls(&set, &["description", "role_set_migration"]);
+        }
+    }
+
+    pub(super) fn deleted(object: &str, id: String) -> DeletedObject {
+        DeletedObject {
+            deleted: true,
+            external_id: None,
+            id: Some(id),
+            object: object.into(),
+            slug: None,
+        }
+    }
+}
+
+/// A page of `rows`, out of `total` matching ones.
+pub(super) fn page<T>(rows: impl Iterator<Item = T>, total: usize) -> Page<T> {
+    Page::new(rows.collect(), i64::try_from(total).unwrap_or(i64::MAX))
+}
+
+/// A model type as the simulator writes it on the wire.
+pub(crate) trait Wire {
+    /// The JSON body of an answer carrying this model.
+    fn wire(&self) -> Value;
+}
+
+/// Serialized as they are.
+fn plain<T: Serialize>(model: &T) -> Value {
+    serde_json::to_value(model).unwrap_or_default()
+}
+
+impl Wire for Permission {
+    fn wire(&self) -> Value {
+        plain(self)
+    }
+}
+
+impl Wire for DeletedObject {
+    fn wire(&self) -> Value {
+        plain(self)
+    }
+}
+
+impl Wire for Role {
+    fn wire(&self) -> Value {
+        with_nulls(self, &["description"])
+    }
+}
+
+impl Wire for RoleSet {
+    fn wire(&self) -> Value {
+        let mut json = with_nulls(self, &["description", "role_set_migration"]);
         for item in ["default_role", "creator_role"] {
             fill_nulls(&mut json[item], &["description"]);
         }
@@ -158,20 +201,11 @@ impl State {
         );
         json
     }
+}
 
-    pub(super) fn page(data: Vec<Value>, total: usize) -> Value {
-        let page = Page::new(data, i64::try_from(total).unwrap_or(i64::MAX));
-        serde_json::to_value(page).unwrap_or_default()
-    }
-
-    pub(super) fn deleted(object: &str, id: String) -> Value {
-        let deleted = DeletedObject {
-            deleted: true,
-            external_id: None,
-            id: Some(id),
-            object: object.into(),
-            slug: None,
-        };
-        serde_json::to_value(deleted).unwrap_or_default()
+impl<T: Wire> Wire for Page<T> {
+    fn wire(&self) -> Value {
+        let data: Vec<Value> = self.data.iter().map(Wire::wire).collect();
+        plain(&Page::new(data, self.total_count))
     }
 }

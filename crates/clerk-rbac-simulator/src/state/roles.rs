@@ -1,51 +1,48 @@
 //! The seven role operations.
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
-use super::{Answer, State, check_name, check_role_key};
+use super::{State, check_name, check_role_key, render::page};
 use crate::{
     lists::{ListQuery, select},
-    wire::{Failure, parse_body},
+    wire::Failure,
 };
-use clerk_rbac::{CreateRole, Patch, UpdateRole};
+use clerk_rbac::{CreateRole, DeletedObject, Page, Patch, Role, UpdateRole};
 
 impl State {
-    pub(crate) fn list_roles(&self, q: &ListQuery) -> Answer {
-        let (page, total) = select(self.roles.values(), q);
-        let data = page.into_iter().map(|r| self.role_json(r.seq)).collect();
-        Ok(Self::page(data, total))
+    pub(crate) fn list_roles(&self, q: &ListQuery) -> Result<Page<Role>, Failure> {
+        let (rows, total) = select(self.roles.iter(), q);
+        Ok(page(rows.into_iter().map(|r| self.role_model(r)), total))
     }
 
-    pub(crate) fn get_role(&self, id: &str) -> Answer {
-        Ok(self.role_json(self.role_seq(id)?))
+    pub(crate) fn get_role(&self, seq: u64) -> Result<Role, Failure> {
+        Ok(self.role_model(&self.roles[seq]))
     }
 
-    /// Permission IDs from a body, deduplicated; every one must exist.
-    fn permission_seqs(&self, ids: &[String]) -> Result<BTreeSet<u64>, Failure> {
-        ids.iter()
-            .map(|id| {
-                self.permission_ids.get(id).copied().ok_or_else(|| {
-                    Failure::missing_resource(
-                        "permissions",
-                        format!("There is no permission with ID {id}."),
-                    )
-                })
-            })
-            .collect()
+    /// Permission IDs from a body, as keys in creation order, each once; every one must exist.
+    fn permission_keys(&self, ids: &[String]) -> Result<Vec<String>, Failure> {
+        let mut keys = Vec::with_capacity(ids.len());
+        for id in ids {
+            let seq = self.permissions.seq_of_id(id).ok_or_else(|| {
+                Failure::missing_resource(
+                    "permissions",
+                    format!("There is no permission with ID {id}."),
+                )
+            })?;
+            keys.push(self.permissions[seq].key.clone());
+        }
+        Ok(self.in_creation_order(&keys))
     }
 
-    pub(crate) fn create_role(&mut self, body: &[u8], now: i64) -> Answer {
-        let new: CreateRole = parse_body(body)?;
+    pub(crate) fn create_role(&mut self, new: CreateRole, now: i64) -> Result<Role, Failure> {
         self.check_plan()?;
         self.check_custom_role_quota()?;
         check_name(&new.name)?;
         check_role_key(&new.key)?;
-        if self.role_keys.contains_key(&new.key) {
+        if self.roles.contains_key(&new.key) {
             return Err(Failure::duplicate("role", &new.key));
         }
-        let permissions = self.permission_seqs(new.permissions.as_deref().unwrap_or_default())?;
+        let permissions = self.permission_keys(new.permissions.as_deref().unwrap_or_default())?;
         let seq = self.insert_role(
             &new.key,
             &new.name,
@@ -54,17 +51,28 @@ impl State {
             now,
         );
         // Spec: CreateOrganizationRole `include_in_initial_role_set`.
-        let joins_initial = new.include_in_initial_role_set == Some(true);
-        if let Some(set) = self.sets.values_mut().find(|s| s.initial && joins_initial) {
-            set.roles.push(seq);
-            set.updated_at = now;
+        if new.include_in_initial_role_set == Some(true) {
+            let initial = self
+                .sets
+                .iter()
+                .find(|(_, s)| s.initial)
+                .map(|(seq, _)| seq);
+            if let Some(set) = initial {
+                self.sets.update(set, |set| {
+                    set.roles.push(super::RoleSetMemberSnapshot::new(new.key));
+                    set.updated_at = now;
+                });
+            }
         }
-        Ok(self.role_json(seq))
+        self.get_role(seq)
     }
 
-    pub(crate) fn update_role(&mut self, id: &str, body: &[u8], now: i64) -> Answer {
-        let seq = self.role_seq(id)?;
-        let changes: UpdateRole = parse_body(body)?;
+    pub(crate) fn update_role(
+        &mut self,
+        seq: u64,
+        changes: UpdateRole,
+        now: i64,
+    ) -> Result<Role, Failure> {
         // Assumption: `null` for name, key or permissions changes nothing (they cannot be
         // cleared); only `description` can be cleared.
         if let Patch::Set(name) = &changes.name {
@@ -72,47 +80,51 @@ impl State {
         }
         if let Patch::Set(key) = &changes.key {
             check_role_key(key)?;
-            if self.role_keys.get(key).is_some_and(|other| *other != seq) {
+            if self.roles.seq_of_key(key).is_some_and(|other| other != seq) {
                 return Err(Failure::duplicate("role", key));
             }
         }
         let permissions = match &changes.permissions {
             Patch::Set(ids) => {
-                let permissions = self.permission_seqs(ids)?;
+                let permissions = self.permission_keys(ids)?;
                 self.check_keeps_creator_eligibility(seq, &permissions)?;
                 Some(permissions)
             }
             Patch::Clear | Patch::Unchanged => None,
         };
-        let role = self.roles.get_mut(&seq).ok_or_else(Failure::internal)?;
-        if let Patch::Set(key) = changes.key {
-            // Role sets hold roles by seq, so the new key shows in every set at once.
-            self.role_keys.remove(&role.key);
-            self.role_keys.insert(key.clone(), seq);
-            role.key = key;
+        if let Patch::Set(key) = &changes.key {
+            // The role sets and migrations that name the role follow the new key.
+            let old = self.roles[seq].key.clone();
+            self.rename_role(&old, key);
         }
-        if let Patch::Set(name) = changes.name {
-            role.name = name;
-        }
-        match changes.description {
-            Patch::Set(description) => role.description = Some(description),
-            Patch::Clear => role.description = None,
-            Patch::Unchanged => {}
-        }
-        if let Some(permissions) = permissions {
-            role.permissions = permissions;
-        }
-        role.updated_at = now;
-        Ok(self.role_json(seq))
+        self.roles
+            .update(seq, |role| {
+                if let Patch::Set(key) = changes.key {
+                    role.key = key;
+                }
+                if let Patch::Set(name) = changes.name {
+                    role.name = name;
+                }
+                match changes.description {
+                    Patch::Set(description) => role.description = Some(description),
+                    Patch::Clear => role.description = None,
+                    Patch::Unchanged => {}
+                }
+                if let Some(permissions) = permissions {
+                    role.permissions = permissions;
+                }
+                role.updated_at = now;
+            })
+            .ok_or_else(Failure::internal)?;
+        self.get_role(seq)
     }
 
     /// Spec: DeleteOrganizationRole lists what keeps a role from being deleted: being the
     /// creator role or a domain default role, members holding it, invitations offering it.
     /// Here: a set's default or creator role, members in any set, or pending invitations. Assumption: refused with 422 and the code
     /// `organization_role_in_use`, `meta.reason` saying why (Clerk's code is not published).
-    pub(crate) fn delete_role(&mut self, id: &str) -> Answer {
-        let seq = self.role_seq(id)?;
-        let key = self.role_key(seq).to_owned();
+    pub(crate) fn delete_role(&mut self, seq: u64) -> Result<DeletedObject, Failure> {
+        let key = self.roles[seq].key.clone();
         let in_use = |reason: &str, long: String, set: Option<&str>| {
             let mut failure = Failure::new(422, "organization_role_in_use", "role in use", long)
                 .meta("reason", json!(reason));
@@ -122,7 +134,7 @@ impl State {
             failure
         };
         for set in self.sets.values() {
-            if set.default_role == seq {
+            if set.default_role == key {
                 return Err(in_use(
                     "default_role",
                     format!(
@@ -132,7 +144,7 @@ impl State {
                     Some(&set.key),
                 ));
             }
-            if set.creator_role == seq {
+            if set.creator_role == key {
                 return Err(in_use(
                     "creator_role",
                     format!(
@@ -142,7 +154,7 @@ impl State {
                     Some(&set.key),
                 ));
             }
-            if set.members.get(&seq).is_some_and(|n| *n > 0) {
+            if set.members_of(&key) > 0 {
                 return Err(in_use(
                     "members",
                     format!(
@@ -153,24 +165,20 @@ impl State {
                 ));
             }
         }
-        if self.role(seq).invitations > 0 {
+        if self.roles[seq].invitations > 0 {
             return Err(in_use(
                 "invitations",
                 format!("Pending invitations offer {key}; revoke them first."),
                 None,
             ));
         }
-        let role = self.roles.remove(&seq).ok_or_else(Failure::internal)?;
-        self.role_ids.remove(&role.id);
-        self.role_keys.remove(&role.key);
+        let role = self.roles.remove(seq).ok_or_else(Failure::internal)?;
         // A role that nobody holds leaves the sets that listed it.
-        for set in self.sets.values_mut() {
-            set.roles.retain(|r| *r != seq);
-            set.members.remove(&seq);
-        }
+        self.sets
+            .update_all(|set| set.roles.retain(|m| m.role != role.key));
         for m in &mut self.migrations {
             if let Some(map) = &mut m.mappings {
-                map.retain(|from, to| *from != seq && *to != seq);
+                map.retain(|from, to| *from != role.key && *to != role.key);
             }
         }
         Ok(Self::deleted("role", role.id))
@@ -178,13 +186,12 @@ impl State {
 
     pub(crate) fn assign_permission(
         &mut self,
-        role_id: &str,
-        permission_id: &str,
+        role: u64,
+        permission: u64,
         now: i64,
-    ) -> Answer {
-        let role = self.role_seq(role_id)?;
-        let permission = self.permission_seq(permission_id)?;
-        if self.role(role).permissions.contains(&permission) {
+    ) -> Result<Role, Failure> {
+        let permission_key = self.permissions[permission].key.clone();
+        if self.roles[role].permissions.contains(&permission_key) {
             // Spec: AssignPermissionToOrganizationRole documents 409. Assumption: the code is
             // `duplicate_record`, as for Clerk's other duplicates.
             return Err(Failure::new(
@@ -192,45 +199,50 @@ impl State {
                 "duplicate_record",
                 "already assigned",
                 format!(
-                    "Role {} already holds permission {}.",
-                    self.role_key(role),
-                    self.permissions[&permission].key
+                    "Role {} already holds permission {permission_key}.",
+                    self.roles[role].key,
                 ),
             ));
         }
-        let r = self.roles.get_mut(&role).ok_or_else(Failure::internal)?;
-        r.permissions.insert(permission);
-        r.updated_at = now;
-        Ok(self.role_json(role))
+        let held = self.roles[role].permissions.iter().chain([&permission_key]);
+        let permissions = self.in_creation_order(held);
+        self.roles
+            .update(role, |r| {
+                r.permissions = permissions;
+                r.updated_at = now;
+            })
+            .ok_or_else(Failure::internal)?;
+        self.get_role(role)
     }
 
     pub(crate) fn remove_permission(
         &mut self,
-        role_id: &str,
-        permission_id: &str,
+        role: u64,
+        permission: u64,
         now: i64,
-    ) -> Answer {
-        let role = self.role_seq(role_id)?;
-        let permission = self.permission_seq(permission_id)?;
-        if !self.role(role).permissions.contains(&permission) {
+    ) -> Result<Role, Failure> {
+        let permission_key = self.permissions[permission].key.clone();
+        if !self.roles[role].permissions.contains(&permission_key) {
             // Assumption: taking away a permission the role does not hold is "not found".
             return Err(Failure::new(
                 404,
                 "resource_not_found",
                 "not found",
                 format!(
-                    "Role {} does not hold permission {}.",
-                    self.role_key(role),
-                    self.permissions[&permission].key
+                    "Role {} does not hold permission {permission_key}.",
+                    self.roles[role].key,
                 ),
             ));
         }
-        let mut remaining = self.role(role).permissions.clone();
-        remaining.remove(&permission);
+        let mut remaining = self.roles[role].permissions.clone();
+        remaining.retain(|k| *k != permission_key);
         self.check_keeps_creator_eligibility(role, &remaining)?;
-        let r = self.roles.get_mut(&role).ok_or_else(Failure::internal)?;
-        r.permissions = remaining;
-        r.updated_at = now;
-        Ok(self.role_json(role))
+        self.roles
+            .update(role, |r| {
+                r.permissions = remaining;
+                r.updated_at = now;
+            })
+            .ok_or_else(Failure::internal)?;
+        self.get_role(role)
     }
 }

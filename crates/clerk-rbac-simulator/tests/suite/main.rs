@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin;
 mod adversarial;
 mod auth;
 mod contract;

@@ -214,3 +214,35 @@ async fn inconsistent_snapshots_are_refused_and_change_nothing() {
     let err = builder().initial(bad).start().await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }
+
+/// A snapshot file written by an earlier version (format 1) still loads, and the instance it
+/// describes writes the same file back: the format did not change.
+#[tokio::test]
+async fn a_snapshot_file_of_format_1_loads_and_writes_back_unchanged() {
+    let file = include_str!("fixtures/snapshot-v1.json");
+    let snapshot = Snapshot::from_json(file).unwrap();
+    let (sim, clerk) = start_with(builder().seed(3).initial(snapshot)).await;
+    let mut written: serde_json::Value = serde_json::from_str(&sim.snapshot().to_json()).unwrap();
+    let original: serde_json::Value = serde_json::from_str(file).unwrap();
+    // Only the clock moved on.
+    assert!(written["taken_at"].as_i64() >= original["taken_at"].as_i64());
+    written["taken_at"] = original["taken_at"].clone();
+    assert_eq!(written, original);
+
+    // And the API sees what the file says: the migration under way, the members, the keys.
+    let finance = clerk.role_sets().get("role_set:finance").await.unwrap();
+    let migration = finance.role_set_migration.expect("a migration under way");
+    assert_eq!(migration.id, "rsmig_2fixtureMigration00000000");
+    assert_eq!(finance.roles[0].members_count, Some(12));
+    let clerk_role = clerk
+        .organization_roles()
+        .get("role_2fixtureClerk000000000000")
+        .await
+        .unwrap();
+    let keys: Vec<&str> = clerk_role
+        .permissions
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(keys, ["org:sys_memberships:read", "org:invoices:read"]);
+}

@@ -19,3 +19,5 @@ mod convergence;
 
 mod preflight;
 mod preflight_property;
+
+mod fleet;
