@@ -156,3 +156,102 @@ async fn check_of_an_empty_or_comment_only_file_warns_instead_of_a_silent_in_syn
         );
     }
 }
+
+/// A `clerk-rbac simulator` process started with `flags`; stopped (SIGTERM) when dropped.
+struct SimulatorProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl SimulatorProcess {
+    fn start(flags: &[&str]) -> SimulatorProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clerk-rbac"))
+            .args([
+                "simulator",
+                "--port",
+                "0",
+                "--no-rate-limit",
+                "--migration-ms",
+                "20",
+            ])
+            .args(flags)
+            .env_clear()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the program starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        SimulatorProcess {
+            child,
+            url: line.trim_end().to_owned(),
+        }
+    }
+
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("CLERK_SECRET_KEY", "sk_test_preflightProcessKey0123"),
+            ("CLERK_API_URL", self.url.as_str()),
+        ]
+    }
+
+    async fn roles(&self) -> i64 {
+        let clerk = clerk_rbac::Clerk::builder()
+            .base_url(&self.url)
+            .secret_key("sk_test_preflightProcessKey0123")
+            .build()
+            .unwrap();
+        clerk
+            .organization_roles()
+            .list()
+            .send()
+            .await
+            .unwrap()
+            .total_count
+    }
+}
+
+impl Drop for SimulatorProcess {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulator_process_with_each_flag_against_the_cli() {
+    // Each refusing flag: the plan is refused before any write; the instance keeps its two
+    // seeded roles.
+    let over = example_plus_roles("process-quota", 2);
+    for (flags, file, says) in [
+        (&["--max-custom-roles", "2"][..], path(&over), "allows 2"),
+        (&["--max-role-sets", "1"][..], EXAMPLE, "role sets"),
+        (&["--no-custom-roles"][..], EXAMPLE, "402"),
+    ] {
+        let sim = SimulatorProcess::start(flags);
+        let apply = run(&sim.env(), &["apply", file, "--yes"]).await;
+        assert_eq!(apply.code, 1, "{flags:?}: {}", apply.stdout);
+        assert!(apply.stderr.contains(says), "{flags:?}: {}", apply.stderr);
+        assert_eq!(sim.roles().await, 2, "{flags:?}: something was created");
+    }
+    // The stale-read window: apply completes, and once the window has passed the instance is
+    // in sync.
+    let sim = SimulatorProcess::start(&["--stale-reads-ms", "200"]);
+    let apply = run(&sim.env(), &["apply", EXAMPLE, "--yes"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stdout.contains("0 failed, 0 skipped"),
+        "{}",
+        apply.stdout
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let check = run(&sim.env(), &["check", EXAMPLE]).await;
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}
