@@ -86,11 +86,15 @@ pub enum Command {
         /// Exit 2 when there are changes (0 none, 1 error), like terraform plan
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan to this file, for `clerk-rbac apply PLAN` to carry out exactly
+        #[arg(short = 'o', long = "out", value_name = "PLAN")]
+        out: Option<PathBuf>,
     },
 
-    /// Change the instance to match the file (shows the plan and asks first)
+    /// Change the instance to match the file, or carry out a plan saved by `plan -o` (shows the
+    /// plan and asks first)
     Apply {
-        /// The desired-state file
+        /// The desired-state file, or a saved plan (refused if the instance changed since)
         file: PathBuf,
         /// Apply without asking (needed when stdin is not a terminal)
         #[arg(short, long)]
@@ -170,6 +174,7 @@ mod tests {
             json,
             prune,
             detailed_exitcode,
+            out,
             ..
         } = parse(&["plan", "rbac.toml", "--json", "--detailed-exitcode"])
             .unwrap()
@@ -177,7 +182,16 @@ mod tests {
         else {
             panic!()
         };
-        assert!(json && detailed_exitcode && !prune);
+        assert!(json && detailed_exitcode && !prune && out.is_none());
+        for flag in ["-o", "--out"] {
+            let Command::Plan { out, .. } = parse(&["plan", "rbac.toml", flag, "plan.json"])
+                .unwrap()
+                .command
+            else {
+                panic!()
+            };
+            assert_eq!(out.unwrap(), PathBuf::from("plan.json"));
+        }
         let Command::Apply {
             yes,
             prune,

@@ -34,6 +34,7 @@ mod commands;
 mod fleet;
 mod instance;
 mod output;
+mod signals;
 mod simulator;
 
 use std::{fmt, process::ExitCode};
@@ -59,6 +60,15 @@ impl fmt::Display for CliError {
 
 impl From<clerk_rbac_sync::SyncError> for CliError {
     fn from(error: clerk_rbac_sync::SyncError) -> Self {
+        let unauthorized = matches!(
+            &error,
+            clerk_rbac_sync::SyncError::Read(e) if e.status().is_some_and(|s| s.as_u16() == 401)
+        );
+        if unauthorized {
+            return CliError(format!(
+                "{error}\nThe API did not accept the key: check that CLERK_SECRET_KEY holds this instance's secret key (sk_test_... or sk_live_...) and CLERK_API_URL its API"
+            ));
+        }
         CliError(error.to_string())
     }
 }

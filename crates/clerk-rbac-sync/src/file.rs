@@ -13,7 +13,7 @@ use schemars::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::parse::Source;
+use super::source::{Source, toml_string};
 
 /// The pattern every permission key in the file must match: `org:<feature>:<action>`, where the
 /// feature does not start with `sys_` (that prefix is Clerk's). Written without look-ahead so
@@ -354,27 +354,6 @@ fn mapping(out: &mut String, table: &str, key: &str, map: &BTreeMap<String, Stri
     for (from, to) in map {
         let _ = writeln!(out, "{} = {}", toml_string(from), toml_string(to));
     }
-}
-
-/// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
-pub(crate) fn toml_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! What an instance holds, as the sync engine sees it ([`Instance`]), how it is read (every
-//! page of the three lists, concurrently), what `export` writes from it, and the
-//! [`Fingerprint`] a plan keeps so that apply can tell whether the instance changed since.
+//! page of the three lists, concurrently), and what `export` writes from it.
 
 use std::{collections::BTreeMap, fmt};
 
@@ -10,7 +9,7 @@ use clerk_rbac::{Clerk, Permission, Role, RoleSet, RoleSetType};
 
 use super::{
     file::{DesiredState, PermissionSpec, RoleSetKind, RoleSetSpec, RoleSpec},
-    keys::{Kind, is_system_permission},
+    keys::is_system_permission,
 };
 
 /// The organization RBAC of one instance: every permission, role and role set, sorted by key.
@@ -79,9 +78,8 @@ pub struct ObservedRoleSet {
     /// Members per role key, where Clerk says (zero or absent roles are left out).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub members: BTreeMap<String, i64>,
-    /// The status of the migration retiring this set (`enqueued`, `in_progress`,
-    /// `completed`, ...), when it is being replaced.
-    pub migration: Option<String>,
+    /// The status of the migration retiring this set, when it is being replaced.
+    pub migration: Option<MigrationStatus>,
     /// The ID of the set its organizations are moving to, when it is being replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrating_into: Option<String>,
@@ -91,6 +89,91 @@ impl ObservedRoleSet {
     /// Whether the set has been replaced and is on its way out (its migration has started).
     pub fn is_retiring(&self) -> bool {
         self.migration.is_some()
+    }
+
+    /// Whether the set is still in play: not replaced, or replaced with its migration not yet
+    /// completed (a completed one only waits for Clerk to remove the set).
+    pub fn is_live(&self) -> bool {
+        !self
+            .migration
+            .as_ref()
+            .is_some_and(MigrationStatus::is_completed)
+    }
+}
+
+/// Where the migration of a replaced role set stands, as Clerk reports it.
+///
+/// Clerk's values are `enqueued`, `in_progress`, `completed` and `failed`; any other value is
+/// kept as written ([`Other`](Self::Other)) so that a new status reads back unchanged. In JSON
+/// it is that string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MigrationStatus {
+    /// Waiting to start.
+    Enqueued,
+    /// Moving organizations and members.
+    InProgress,
+    /// Done: every organization moved; the set goes away.
+    Completed,
+    /// Clerk gave up; the set stays replaced but its organizations did not all move.
+    Failed,
+    /// A status this version does not know, as Clerk wrote it.
+    Other(String),
+}
+
+impl MigrationStatus {
+    /// The status as Clerk writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MigrationStatus::Enqueued => "enqueued",
+            MigrationStatus::InProgress => "in_progress",
+            MigrationStatus::Completed => "completed",
+            MigrationStatus::Failed => "failed",
+            MigrationStatus::Other(other) => other,
+        }
+    }
+
+    /// Whether the migration completed.
+    pub fn is_completed(&self) -> bool {
+        *self == MigrationStatus::Completed
+    }
+}
+
+impl From<&str> for MigrationStatus {
+    fn from(status: &str) -> Self {
+        match status {
+            "enqueued" => MigrationStatus::Enqueued,
+            "in_progress" => MigrationStatus::InProgress,
+            "completed" => MigrationStatus::Completed,
+            "failed" => MigrationStatus::Failed,
+            other => MigrationStatus::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for MigrationStatus {
+    fn from(status: String) -> Self {
+        match MigrationStatus::from(status.as_str()) {
+            MigrationStatus::Other(_) => MigrationStatus::Other(status),
+            known => known,
+        }
+    }
+}
+
+impl fmt::Display for MigrationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for MigrationStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MigrationStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(MigrationStatus::from)
     }
 }
 
@@ -147,7 +230,9 @@ impl Instance {
                     .role_set_migration
                     .as_ref()
                     .and_then(|m| m.dest_role_set_id.clone()),
-                migration: s.role_set_migration.map(|m| m.status),
+                migration: s
+                    .role_set_migration
+                    .map(|m| MigrationStatus::from(m.status)),
                 id: s.id,
                 key: s.key,
                 name: s.name,
@@ -236,176 +321,6 @@ pub async fn read(clerk: &Clerk) -> clerk_rbac::Result<Instance> {
     Ok(Instance::from_api(permissions, roles, role_sets))
 }
 
-/// What a plan saw of each object, in short: one digest per object key, for every kind.
-///
-/// Apply reads the instance again and compares fingerprints; any difference means the plan was
-/// made for a state that no longer holds. The digests cover the ID and every compared field
-/// (not timestamps, not member counts, not a migration's progress).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// Permission key → digest.
-    pub permissions: BTreeMap<String, String>,
-    /// Role key → digest.
-    pub roles: BTreeMap<String, String>,
-    /// Role-set key → digest.
-    pub role_sets: BTreeMap<String, String>,
-}
-
-impl Fingerprint {
-    /// The fingerprint of an instance.
-    pub fn of(instance: &Instance) -> Self {
-        let mut print = Fingerprint::default();
-        for p in &instance.permissions {
-            let system = if p.system { "system" } else { "user" };
-            print.permissions.insert(
-                p.key.clone(),
-                digest([p.id.as_str(), &p.name, &p.description, system]),
-            );
-        }
-        for r in &instance.roles {
-            let mut parts = vec![
-                r.id.as_str(),
-                &r.name,
-                r.description.as_deref().unwrap_or(""),
-            ];
-            parts.extend(r.permissions.iter().map(String::as_str));
-            print.roles.insert(r.key.clone(), digest(parts));
-        }
-        for s in &instance.role_sets {
-            let mut roles: Vec<&str> = s.roles.iter().map(String::as_str).collect();
-            roles.sort_unstable();
-            let mut parts = vec![
-                s.id.as_str(),
-                &s.name,
-                s.description.as_deref().unwrap_or(""),
-                if s.initial { "initial" } else { "custom" },
-                s.default_role.as_deref().unwrap_or(""),
-                s.creator_role.as_deref().unwrap_or(""),
-                if s.is_retiring() { "retiring" } else { "" },
-            ];
-            parts.extend(roles);
-            print.role_sets.insert(s.key.clone(), digest(parts));
-        }
-        print
-    }
-
-    /// One digest of the whole instance, to show or compare at a glance.
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        for (tag, map) in [
-            ("p", &self.permissions),
-            ("r", &self.roles),
-            ("s", &self.role_sets),
-        ] {
-            for (key, value) in map {
-                parts.extend([tag, key.as_str(), value.as_str()]);
-            }
-        }
-        digest(parts)
-    }
-
-    /// What changed from `self` (what the plan saw) to `now`; `None` when nothing did.
-    pub fn drift(&self, now: &Fingerprint) -> Option<Drift> {
-        let mut changes = Vec::new();
-        for (kind, then, now) in [
-            (Kind::Permission, &self.permissions, &now.permissions),
-            (Kind::Role, &self.roles, &now.roles),
-            (Kind::RoleSet, &self.role_sets, &now.role_sets),
-        ] {
-            for (key, digest) in then {
-                match now.get(key) {
-                    None => changes.push(DriftItem {
-                        kind,
-                        key: key.clone(),
-                        change: DriftChange::Removed,
-                    }),
-                    Some(current) if current != digest => changes.push(DriftItem {
-                        kind,
-                        key: key.clone(),
-                        change: DriftChange::Changed,
-                    }),
-                    Some(_) => {}
-                }
-            }
-            for key in now.keys().filter(|key| !then.contains_key(*key)) {
-                changes.push(DriftItem {
-                    kind,
-                    key: key.clone(),
-                    change: DriftChange::Added,
-                });
-            }
-        }
-        changes.sort();
-        (!changes.is_empty()).then_some(Drift { changes })
-    }
-}
-
-/// FNV-1a (64 bit) over the parts, each preceded by its length so that no two different lists
-/// of parts feed the same bytes. Stable across Rust versions and platforms, unlike std's hasher.
-fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET;
-    let mut feed = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    };
-    for part in parts {
-        feed(&(part.len() as u64).to_le_bytes());
-        feed(part.as_bytes());
-    }
-    format!("{hash:016x}")
-}
-
-/// How an instance differs from what a plan saw.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Drift {
-    /// Each object that appeared, disappeared or changed, sorted by kind and key.
-    pub changes: Vec<DriftItem>,
-}
-
-/// One object that differs from what the plan saw.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct DriftItem {
-    /// Its kind.
-    pub kind: Kind,
-    /// Its key.
-    pub key: String,
-    /// What happened to it.
-    pub change: DriftChange,
-}
-
-/// What happened to an object since the plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftChange {
-    /// It exists now but did not then.
-    Added,
-    /// It existed then but does not now.
-    Removed,
-    /// It exists in both, with a difference.
-    Changed,
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, item) in self.changes.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            let what = match item.change {
-                DriftChange::Added => "was created",
-                DriftChange::Removed => "was deleted",
-                DriftChange::Changed => "was changed",
-            };
-            write!(f, "  {} {} {what}", item.kind.noun(), item.key)?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,61 +343,6 @@ mod tests {
             }],
             role_sets: vec![],
         }
-    }
-
-    #[test]
-    fn digests_are_stable_and_separate_their_parts() {
-        assert_eq!(digest(["a", "bc"]), digest(["a", "bc"]));
-        assert_ne!(digest(["a", "bc"]), digest(["ab", "c"]));
-        // Fixed value: a change of algorithm would make saved plans look stale.
-        assert_eq!(digest([]), "cbf29ce484222325");
-    }
-
-    #[test]
-    fn the_same_instance_has_no_drift() {
-        let print = Fingerprint::of(&sample());
-        assert_eq!(print.drift(&Fingerprint::of(&sample())), None);
-    }
-
-    #[test]
-    fn drift_names_what_was_added_removed_and_changed() {
-        let then = Fingerprint::of(&sample());
-        let mut changed = sample();
-        changed.roles[0].permissions.clear();
-        changed.permissions[0].key = "org:a:c".into();
-        let drift = then.drift(&Fingerprint::of(&changed)).expect("drift");
-        assert_eq!(
-            drift.changes,
-            vec![
-                DriftItem {
-                    kind: Kind::Permission,
-                    key: "org:a:b".into(),
-                    change: DriftChange::Removed
-                },
-                DriftItem {
-                    kind: Kind::Permission,
-                    key: "org:a:c".into(),
-                    change: DriftChange::Added
-                },
-                DriftItem {
-                    kind: Kind::Role,
-                    key: "org:r".into(),
-                    change: DriftChange::Changed
-                },
-            ]
-        );
-        assert_eq!(
-            drift.to_string(),
-            "  permission org:a:b was deleted\n  permission org:a:c was created\n  role org:r was changed"
-        );
-    }
-
-    #[test]
-    fn a_recreated_object_with_the_same_key_is_a_change() {
-        let then = Fingerprint::of(&sample());
-        let mut recreated = sample();
-        recreated.roles[0].id = "role_2".into();
-        assert!(then.drift(&Fingerprint::of(&recreated)).is_some());
     }
 
     #[test]

@@ -9,8 +9,14 @@
 //! - [`check`]: plan, and say whether there is anything to do.
 //!
 //! The pure parts work without a server: [`DesiredState::from_toml`] reads and checks a file,
-//! [`plan::plan`] diffs an [`Instance`] against a desired state, and a [`Plan`] renders as text
+//! [`planner::plan`] diffs an [`Instance`] against a desired state, and a [`Plan`] renders as text
 //! ([`Plan::render`]) or JSON ([`Plan::to_json`]).
+//!
+//! Inside, the modules depend on each other one way only, from the bottom up: the file's text
+//! and problems (`problem`, `source`, `keys`), the file (`file`, `validate`, `parse`), the
+//! instance (`instance`, `fingerprint`, `error`), the plan's model ([`mod@plan`]), the graph of
+//! steps (`dag`, shared by planning and apply), the [`planner`] (matching, a diff per kind, then
+//! one ordering pass per rule, each adding edges), and apply (which walks the same graph).
 //!
 //! ```no_run
 //! use clerk_rbac_sync::{self as sync, DesiredState, PlanOptions};
@@ -25,28 +31,34 @@
 //! ```
 
 mod apply;
+mod dag;
 mod error;
 mod file;
+mod fingerprint;
 pub mod fleet;
 mod instance;
 mod keys;
 mod parse;
 pub mod plan;
+pub mod planner;
 pub mod preflight;
+mod problem;
 mod render;
 mod report;
-mod schedule;
+mod saved;
 mod settings;
+mod source;
 mod stale;
 mod validate;
 mod verify;
 
 pub use apply::{ApplyOptions, Progress, ProgressFn, apply};
-pub use error::{Location, Problem, Problems, SyncError};
+pub use dag::Interrupt;
+pub use error::SyncError;
 pub use file::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
+pub use fingerprint::{Drift, DriftChange, DriftItem, Fingerprint};
 pub use instance::{
-    Drift, DriftChange, DriftItem, Fingerprint, Instance, ObservedPermission, ObservedRole,
-    ObservedRoleSet, read,
+    Instance, MigrationStatus, ObservedPermission, ObservedRole, ObservedRoleSet, read,
 };
 pub use keys::{Kind, SYSTEM_PERMISSION_PREFIX};
 pub use plan::{
@@ -56,8 +68,12 @@ pub use preflight::{
     DOCUMENTED_MAX_CUSTOM_ROLES, Finding, FindingCode, FindingLocation, Findings, InstanceSettings,
     Severity,
 };
+pub use problem::{Location, Problem, Problems};
 pub use render::PLAN_JSON_VERSION;
 pub use report::{ApplyReport, StepOutcome, StepReport, describe};
+pub use saved::{
+    Environment, SAVED_PLAN_FORMAT, SAVED_PLAN_VERSION, SavedPlan, TOOL_VERSION, Target,
+};
 pub use settings::read_settings;
 pub use stale::DEFAULT_READ_BACK_WINDOW;
 
@@ -74,8 +90,7 @@ pub async fn export(clerk: &Clerk) -> Result<DesiredState, SyncError> {
     Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired())
 }
 
-/// Reads the instance (and its organization settings, unless `options` gives them) and plans
-/// `desired` against it, with the preflight's findings; sends nothing that changes anything.
+/// Reads the instance and plans `desired` against it; sends nothing that changes anything.
 pub async fn plan(
     clerk: &Clerk,
     desired: &DesiredState,
@@ -83,10 +98,10 @@ pub async fn plan(
 ) -> Result<Plan, SyncError> {
     let observed = read(clerk).await.map_err(SyncError::Read)?;
     if options.settings.is_some() {
-        return plan::plan(&observed, desired, options);
+        return planner::plan(&observed, desired, options);
     }
     let settings = read_settings(clerk).await;
-    plan::plan(
+    planner::plan(
         &observed,
         desired,
         &PlanOptions {

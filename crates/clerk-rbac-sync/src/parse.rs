@@ -12,101 +12,13 @@ use toml::{
 };
 
 use super::{
-    error::{Location, Problem, Problems, SyncError},
-    file::{DesiredState, toml_string},
+    error::SyncError,
+    file::DesiredState,
     keys::closest,
+    problem::{Location, Problem, Problems},
+    source::{Source, index_path, push_key},
     validate,
 };
-
-/// The text a state was read from, and where each key of it is, to locate problems.
-#[derive(Debug, Default)]
-pub(crate) struct Source {
-    /// The file's name as given.
-    pub(crate) path: String,
-    text: String,
-    /// Key path → (span of the key, span of its value).
-    spans: HashMap<String, (Range<usize>, Range<usize>)>,
-}
-
-impl Source {
-    /// Where the key at `path` is written, if it is in the file.
-    pub(crate) fn locate_key(&self, path: &str) -> Option<Location> {
-        self.spans
-            .get(path)
-            .map(|(key, _)| self.location(key.start))
-    }
-
-    /// Where the value of the key at `path` is written, if it is in the file.
-    pub(crate) fn locate_value(&self, path: &str) -> Option<Location> {
-        self.spans
-            .get(path)
-            .map(|(_, value)| self.location(value.start))
-    }
-
-    /// The key path whose value most tightly holds `span`.
-    fn path_of(&self, span: &Range<usize>) -> Option<&str> {
-        self.spans
-            .iter()
-            .filter(|(_, (key, value))| {
-                (value.start <= span.start && span.end <= value.end) || key == span
-            })
-            .min_by_key(|(path, (_, value))| (value.len(), std::cmp::Reverse(path.len())))
-            .map(|(path, _)| path.as_str())
-    }
-
-    fn location(&self, offset: usize) -> Location {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[offset..]
-            .find('\n')
-            .map_or(self.text.len(), |i| offset + i);
-        Location {
-            path: self.path.clone(),
-            line: before.matches('\n').count() + 1,
-            column: self.text[line_start..offset].chars().count() + 1,
-            line_text: self.text[line_start..line_end]
-                .trim_end_matches('\r')
-                .to_owned(),
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
-/// A TOML dotted key path: `roles."org:admin".permissions[2]`.
-pub(crate) fn key_path(segments: &[&str]) -> String {
-    let mut out = String::new();
-    for segment in segments {
-        push_key(&mut out, segment);
-    }
-    out
-}
-
-fn push_key(out: &mut String, segment: &str) {
-    if !out.is_empty() {
-        out.push('.');
-    }
-    let bare = !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare {
-        out.push_str(segment);
-    } else {
-        out.push_str(&toml_string(segment));
-    }
-}
-
-/// `path[index]`.
-pub(crate) fn index_path(path: &str, index: usize) -> String {
-    format!("{path}[{index}]")
-}
 
 impl DesiredState {
     /// Reads a desired-state file's text; `path` names the file in problems.
@@ -142,12 +54,44 @@ impl DesiredState {
     /// Reads and checks the desired-state file at `path`; see [`from_toml`](Self::from_toml).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, SyncError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| SyncError::Io {
+        let bytes = std::fs::read(path).map_err(|source| SyncError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let name = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(&name, &e))?;
+        Self::from_toml(&text, &name)
     }
+}
+
+/// The problem of a file that is not UTF-8, located on its first bad byte.
+fn not_utf8(path: &str, error: &std::string::FromUtf8Error) -> SyncError {
+    let bytes = error.as_bytes();
+    let valid = error.utf8_error().valid_up_to();
+    let before = String::from_utf8_lossy(&bytes[..valid]);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = bytes[valid..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| valid + i);
+    SyncError::InvalidFile(Problems(vec![Problem {
+        location: Some(Location {
+            path: path.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            line_text: String::from_utf8_lossy(
+                &bytes[valid - (before.len() - line_start)..line_end],
+            )
+            .trim_end_matches('\r')
+            .to_owned(),
+        }),
+        key: String::new(),
+        message: format!(
+            "the file is not UTF-8 text: byte 0x{:02x} here cannot start a character",
+            bytes[valid]
+        ),
+        help: Some("save the file as UTF-8".into()),
+    }]))
 }
 
 fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
@@ -187,34 +131,137 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
     let schema = schema();
     unknown_fields(&source, schema, schema, "", table.get_mut(), &mut unknown);
 
-    let mut state = match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
-        Ok(state) => state,
-        // A field left out may be a typo of a required one: its suggestion says it all.
-        Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
-        Err(e) => {
-            let span = e.span();
-            let key = span
-                .as_ref()
-                .and_then(|span| source.path_of(span))
-                .unwrap_or_default()
-                .to_owned();
-            let location = span.map(|span| source.location(span.start));
-            return Err(Problems(vec![Problem {
-                location,
-                key,
-                message: first_line(e.message()).to_owned(),
-                help: None,
-            }]));
-        }
-    };
+    let (mut state, missing, filled) =
+        match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
+            Ok(state) => (state, Vec::new(), Vec::new()),
+            // A field left out may be a typo of a required one: its suggestion says it all.
+            Err(_) if !unknown.is_empty() => return Err(Problems(unknown)),
+            Err(e) => recover(text, &source, e)?,
+        };
     state.source = Some(Arc::new(source));
     let mut problems = unknown;
-    problems.extend(validate::check(&state));
+    problems.extend(missing);
+    // What the stand-ins for missing fields break is not news.
+    problems.extend(
+        validate::check(&state)
+            .into_iter()
+            .filter(|p| !filled.iter().any(|f| p.key.starts_with(f.as_str()))),
+    );
     if problems.is_empty() {
         Ok(state)
     } else {
         Err(Problems(problems))
     }
+}
+
+/// The problem a deserialization error makes, and the missing required field it names (with
+/// the key path of its table), if that is what it is.
+fn type_problem(source: &Source, e: &toml::de::Error) -> (Problem, Option<(String, String)>) {
+    let span = e.span();
+    let key = span
+        .as_ref()
+        .and_then(|span| source.path_of(span))
+        .unwrap_or_default()
+        .to_owned();
+    let location = span.map(|span| source.location(span.start));
+    let message = first_line(e.message()).to_owned();
+    let field = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|field| (key.clone(), field.to_owned()));
+    let problem = Problem {
+        location,
+        key,
+        message,
+        help: None,
+    };
+    (problem, field)
+}
+
+/// A file missing required fields: each is reported, then given a stand-in so that the rest
+/// of the file is still read and checked (a missing name must not hide a rename conflict
+/// elsewhere). Returns the state with stand-ins, the problems, and the key paths filled.
+fn recover(
+    text: &str,
+    source: &Source,
+    first: toml::de::Error,
+) -> Result<(DesiredState, Vec<Problem>, Vec<String>), Problems> {
+    let mut problems = Vec::new();
+    let mut filled: Vec<(String, String)> = Vec::new();
+    let mut error = first;
+    // Bounded: each round fills one more field.
+    for _ in 0..200 {
+        let (problem, field) = type_problem(source, &error);
+        problems.push(problem);
+        let Some((table_path, field)) = field.filter(|(_, f)| placeholder(f).is_some()) else {
+            return Err(Problems(problems));
+        };
+        if filled.contains(&(table_path.clone(), field.clone())) {
+            return Err(Problems(problems));
+        }
+        filled.push((table_path, field));
+        let Ok(mut table) = DeTable::parse(text) else {
+            return Err(Problems(problems));
+        };
+        for (path, field) in &filled {
+            if !fill(table.get_mut(), "", path, field) {
+                return Err(Problems(problems));
+            }
+        }
+        match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
+            Ok(state) => {
+                let filled = filled
+                    .into_iter()
+                    .map(|(path, field)| {
+                        let mut path = path;
+                        push_key(&mut path, &field);
+                        path
+                    })
+                    .collect();
+                return Ok((state, problems, filled));
+            }
+            Err(e) => error = e,
+        }
+    }
+    Err(Problems(problems))
+}
+
+/// A stand-in value for a required field, or `None` for a field this does not know.
+fn placeholder(field: &str) -> Option<DeValue<'static>> {
+    match field {
+        "name" | "default_role" | "creator_role" | "into" => {
+            Some(DeValue::String(std::borrow::Cow::Borrowed("")))
+        }
+        "type" => Some(DeValue::String(std::borrow::Cow::Borrowed("custom"))),
+        "roles" | "permissions" => Some(DeValue::Array(toml::de::DeArray::default())),
+        _ => None,
+    }
+}
+
+/// Adds a stand-in for `field` to the table at key path `path`; false if there is none.
+fn fill(table: &mut DeTable<'_>, prefix: &str, path: &str, field: &str) -> bool {
+    if prefix == path {
+        let Some(value) = placeholder(field) else {
+            return false;
+        };
+        let span = 0..0;
+        table.insert(
+            Spanned::new(span.clone(), std::borrow::Cow::Owned(field.to_owned())),
+            Spanned::new(span, value),
+        );
+        return true;
+    }
+    for (key, value) in table.iter_mut() {
+        let mut child = prefix.to_owned();
+        push_key(&mut child, key.get_ref());
+        if (path == child || path.starts_with(&format!("{child}.")))
+            && let DeValue::Table(inner) = value.get_mut()
+            && fill(inner, &child, path, field)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 fn first_line(message: &str) -> &str {
@@ -331,6 +378,7 @@ fn unknown_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::key_path;
 
     fn problems(text: &str) -> Vec<Problem> {
         match parse(text, "rbac.toml") {

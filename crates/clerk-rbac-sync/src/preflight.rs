@@ -27,8 +27,8 @@ use super::{
     file::DesiredState,
     instance::Instance,
     keys::Kind,
-    parse::key_path,
     plan::{Action, Plan},
+    source::key_path,
 };
 
 /// Clerk's documented default for custom organization roles per instance (more through

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    file::toml_string,
     keys::Kind,
     plan::{Change, ChangeAction, FieldChange, Plan, Summary},
+    source::toml_string,
 };
 
 /// The version of the JSON shape of [`Plan::to_json`]; it changes only when a field is removed

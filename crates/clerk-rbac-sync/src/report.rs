@@ -53,12 +53,17 @@ pub enum StepOutcome {
         /// The failed step it waits for (directly or not).
         because_of: usize,
     },
+    /// Not sent, because the apply was interrupted before it could start.
+    NotStarted,
     /// Not sent, because an earlier step was refused by the instance's plan (402): once one
     /// create is refused for the plan, the others would be too, so apply stops sending.
     NotAttempted {
         /// The step answered 402.
         because_of: usize,
     },
+    /// Still running when the interrupted apply stopped waiting: the change may or may not be
+    /// on the instance (applying again reads the instance first, so it finds out).
+    Interrupted,
 }
 
 impl StepOutcome {
@@ -74,40 +79,78 @@ impl ApplyReport {
         self.steps.iter().all(|s| s.outcome.is_done())
     }
 
-    /// Counts: (done, failed, skipped), not-attempted steps counted as skipped.
+    /// Whether the apply was interrupted (some steps not started or cut short).
+    pub fn is_interrupted(&self) -> bool {
+        self.steps.iter().any(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::NotStarted | StepOutcome::Interrupted
+            )
+        })
+    }
+
+    /// Counts: (done, failed, skipped); a step cut short by an interrupt counts as failed, one
+    /// never started is in none of them (see [`not_started`](Self::not_started)).
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for step in &self.steps {
             match step.outcome {
                 StepOutcome::Done { .. } => counts.0 += 1,
-                StepOutcome::Failed { .. } => counts.1 += 1,
+                StepOutcome::Failed { .. } | StepOutcome::Interrupted => counts.1 += 1,
                 StepOutcome::Skipped { .. } | StepOutcome::NotAttempted { .. } => counts.2 += 1,
+                StepOutcome::NotStarted => {}
             }
         }
         counts
     }
 
-    /// The report as JSON: `format_version` (1), `success`, `counts` (`done`, `failed`,
-    /// `skipped`) and `steps`, each a plan step (`id`, `op` and its fields, `after`) with its
-    /// `outcome` (`done`, `failed` with `error`, `status`, `code`, or `skipped` with
-    /// `because_of`).
+    /// How many steps were never started because the apply was interrupted.
+    pub fn not_started(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.outcome == StepOutcome::NotStarted)
+            .count()
+    }
+
+    /// The report as JSON, keys in this order: `format_version` (1), `success`,
+    /// `interrupted`, `counts` (`done`, `failed`, `skipped`, `not_started`) and `steps`, each a
+    /// plan step (`id`, `op` and its fields, `after`) with its `outcome` (`done`, `failed` with
+    /// `error`, `status`, `code`, `skipped` with `because_of`, `not_started`, or `interrupted`).
     pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Counts {
+            done: usize,
+            failed: usize,
+            skipped: usize,
+            not_started: usize,
+            not_attempted: usize,
+        }
+        #[derive(Serialize)]
+        struct Document<'a> {
+            format_version: u32,
+            success: bool,
+            interrupted: bool,
+            counts: Counts,
+            steps: &'a [StepReport],
+        }
         let (done, failed, skipped) = self.counts();
-        let document = serde_json::json!({
-            "format_version": 1,
-            "success": self.is_success(),
-            "counts": {
-                "done": done,
-                "failed": failed,
-                "skipped": skipped,
-                "not_attempted": self
+        let document = Document {
+            format_version: 1,
+            success: self.is_success(),
+            interrupted: self.is_interrupted(),
+            counts: Counts {
+                done,
+                failed,
+                skipped,
+                not_started: self.not_started(),
+                not_attempted: self
                     .steps
                     .iter()
                     .filter(|s| matches!(s.outcome, StepOutcome::NotAttempted { .. }))
                     .count(),
             },
-            "steps": self.steps,
-        });
+            steps: &self.steps,
+        };
         let mut text = serde_json::to_string_pretty(&document)
             .unwrap_or_else(|e| unreachable!("a report always serializes: {e}"));
         text.push('\n');
@@ -145,18 +188,6 @@ impl ApplyReport {
                 StepOutcome::Failed { error, .. } => {
                     let _ = writeln!(out, "{} {what}: {error}", paint("31", "FAILED "));
                 }
-                StepOutcome::NotAttempted { because_of } => {
-                    let cause = self
-                        .steps
-                        .get(*because_of)
-                        .map(|s| describe(&s.step.action))
-                        .unwrap_or_else(|| format!("step {because_of}"));
-                    let _ = writeln!(
-                        out,
-                        "{} {what} (not attempted: \"{cause}\" was refused for the instance's plan)",
-                        paint("33", "not sent")
-                    );
-                }
                 StepOutcome::Skipped { because_of } => {
                     let cause = self
                         .steps
@@ -169,9 +200,40 @@ impl ApplyReport {
                         paint("33", "skipped")
                     );
                 }
+                StepOutcome::NotStarted => {
+                    let _ = writeln!(out, "{} {what}", paint("33", "not started"));
+                }
+                StepOutcome::NotAttempted { because_of } => {
+                    let cause = self
+                        .steps
+                        .get(*because_of)
+                        .map(|s| describe(&s.step.action))
+                        .unwrap_or_else(|| format!("step {because_of}"));
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (not attempted: \"{cause}\" was refused for the instance's plan)",
+                        paint("33", "not sent")
+                    );
+                }
+                StepOutcome::Interrupted => {
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (still running when apply stopped: it may or may not have happened)",
+                        paint("31", "INTERRUPTED")
+                    );
+                }
             }
         }
         let (done, failed, skipped) = self.counts();
+        if self.is_interrupted() {
+            let _ = writeln!(
+                out,
+                "Apply interrupted: {done} done, {failed} failed, {skipped} skipped, {} not started.",
+                self.not_started()
+            );
+            out.push_str("Run apply again to finish: it reads the instance first, and what is done stays done.\n");
+            return out;
+        }
         let _ = writeln!(
             out,
             "Apply {}: {done} done, {failed} failed, {skipped} skipped.",

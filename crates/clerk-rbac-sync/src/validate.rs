@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    error::Problem,
     file::{DesiredState, RoleSetKind},
     keys::{self, Kind, closest, is_system_permission},
-    parse::{index_path, key_path},
+    problem::Problem,
+    source::{index_path, key_path},
 };
 
 /// Whether a problem is about a key itself or the value written for it.
@@ -193,13 +193,17 @@ fn role_sets(state: &DesiredState, report: &mut Report<'_>) {
         let mut seen = HashMap::new();
         for (i, role) in set.roles.iter().enumerate() {
             let item = index_path(&list_path, i);
-            if let Some(first) = seen.insert(role.as_str(), i) {
+            if let Some(&first) = seen.get(role.as_str()) {
+                // Both places named the same way as the key path: `roles[0]`, 0-based.
                 report.value(
                     item,
-                    format!("`{role}` is listed twice (first at position {})", first + 1),
+                    format!("`{role}` is listed twice (first as roles[{first}])"),
                     None,
                 );
-            } else if !state.roles.contains_key(role) {
+                continue;
+            }
+            seen.insert(role.as_str(), i);
+            if !state.roles.contains_key(role) {
                 let help = renamed_roles
                     .get(role.as_str())
                     .map(|new| format!("it is renamed to `{new}` in this file; use the new key"))
@@ -371,190 +375,5 @@ impl<'a> Renames<'a> {
                 None,
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::{DesiredState, SyncError};
-
-    /// The problems of a file, as `(line, key, message, help)`.
-    fn problems(text: &str) -> Vec<(usize, String, String, Option<String>)> {
-        match DesiredState::from_toml(text, "rbac.toml") {
-            Ok(_) => panic!("expected problems in:\n{text}"),
-            Err(SyncError::InvalidFile(problems)) => problems
-                .0
-                .into_iter()
-                .map(|p| (p.location.map_or(0, |l| l.line), p.key, p.message, p.help))
-                .collect(),
-            Err(other) => panic!("unexpected error {other}"),
-        }
-    }
-
-    const BASE: &str = r#"
-[permissions."org:invoices:read"]
-name = "Read invoices"
-
-[permissions."org:invoices:write"]
-name = "Write invoices"
-renamed_from = "org:invoices:edit"
-
-[roles."org:admin"]
-name = "Admin"
-permissions = ["org:sys_memberships:manage", "org:invoices:read"]
-
-[roles."org:member"]
-name = "Member"
-
-[role_sets."role_set:default"]
-name = "Default"
-type = "initial"
-default_role = "org:member"
-creator_role = "org:admin"
-roles = ["org:admin", "org:member"]
-"#;
-
-    #[test]
-    fn the_base_file_is_valid() {
-        let state = DesiredState::from_toml(BASE, "rbac.toml").unwrap();
-        assert_eq!(state.role_sets["role_set:default"].roles.len(), 2);
-    }
-
-    #[test]
-    fn system_permissions_cannot_be_managed() {
-        let found = problems("[permissions.\"org:sys_profile:delete\"]\nname = \"x\"\n");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, 1);
-        assert!(found[0].2.contains("system permission"), "{found:?}");
-    }
-
-    #[test]
-    fn bad_key_shapes_are_located_on_their_table() {
-        let found = problems(
-            "[roles.\"admin\"]\nname = \"A\"\n\n[role_sets.\"default\"]\nname = \"D\"\ndefault_role = \"org:x\"\ncreator_role = \"org:x\"\nroles = []\n",
-        );
-        let lines: Vec<_> = found.iter().map(|p| (p.0, p.1.as_str())).collect();
-        assert!(lines.contains(&(1, "roles.admin")), "{found:#?}");
-        assert!(lines.contains(&(4, "role_sets.default")), "{found:#?}");
-        assert!(
-            found.iter().any(|p| p.2.contains("at least one role")),
-            "{found:#?}"
-        );
-    }
-
-    #[test]
-    fn unknown_references_are_located_on_the_item_with_a_suggestion() {
-        let text = BASE.replace(
-            "permissions = [\"org:sys_memberships:manage\", \"org:invoices:read\"]",
-            "permissions = [\n  \"org:sys_memberships:manage\",\n  \"org:invoices:raed\",\n  \"org:invoices:edit\",\n]",
-        );
-        let found = problems(&text);
-        assert_eq!(found.len(), 2, "{found:#?}");
-        assert_eq!(found[0].0, 13);
-        assert_eq!(found[0].1, "roles.\"org:admin\".permissions[1]");
-        assert_eq!(
-            found[0].3.as_deref(),
-            Some("did you mean `org:invoices:read`?")
-        );
-        assert_eq!(found[1].0, 14);
-        assert!(
-            found[1]
-                .3
-                .as_deref()
-                .unwrap()
-                .contains("renamed to `org:invoices:write`")
-        );
-    }
-
-    #[test]
-    fn duplicates_in_lists_are_refused() {
-        let text = BASE.replace(
-            "roles = [\"org:admin\", \"org:member\"]",
-            "roles = [\"org:admin\", \"org:member\", \"org:admin\"]",
-        );
-        let found = problems(&text);
-        assert_eq!(found[0].1, "role_sets.\"role_set:default\".roles[2]");
-        assert!(found[0].2.contains("listed twice"));
-    }
-
-    #[test]
-    fn default_and_creator_roles_must_be_in_the_set() {
-        let text = BASE.replace(
-            "default_role = \"org:member\"",
-            "default_role = \"org:membr\"",
-        );
-        let found = problems(&text);
-        assert_eq!(found[0].1, "role_sets.\"role_set:default\".default_role");
-        assert_eq!(found[0].3.as_deref(), Some("did you mean `org:member`?"));
-    }
-
-    #[test]
-    fn only_one_set_can_be_initial() {
-        let text = format!(
-            "{BASE}\n[role_sets.\"role_set:other\"]\nname = \"O\"\ntype = \"initial\"\ndefault_role = \"org:member\"\ncreator_role = \"org:admin\"\nroles = [\"org:admin\", \"org:member\"]\n"
-        );
-        let found = problems(&text);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].1, "role_sets.\"role_set:other\".type");
-    }
-
-    #[test]
-    fn renames_cannot_collide_with_managed_keys_or_each_other() {
-        let text = format!(
-            "{BASE}\n[permissions.\"org:invoices:send\"]\nname = \"S\"\nrenamed_from = \"org:invoices:read\"\n\n[permissions.\"org:invoices:mail\"]\nname = \"M\"\nrenamed_from = \"org:invoices:edit\"\n"
-        );
-        let found = problems(&text);
-        assert_eq!(found.len(), 2, "{found:#?}");
-        assert!(found.iter().any(|p| p.2.contains("also in this file")));
-        assert!(
-            found
-                .iter()
-                .any(|p| p.2.contains("one permission cannot become two"))
-        );
-    }
-
-    #[test]
-    fn member_moves_must_name_a_leaving_role_and_a_staying_one() {
-        let text = format!(
-            "{BASE}\n[role_sets.\"role_set:default\".move_members]\n\"org:admin\" = \"org:member\"\n\"org:viewer\" = \"org:nobody\"\n"
-        );
-        let found = problems(&text);
-        assert_eq!(found.len(), 2, "{found:#?}");
-        assert!(found[0].2.contains("stays in this set"));
-        assert!(found[1].2.contains("`org:nobody` is not in its `roles`"));
-    }
-
-    #[test]
-    fn a_retired_set_needs_a_destination_that_stays() {
-        let text = format!(
-            "{BASE}\n[retired_role_sets.\"role_set:default\"]\ninto = \"role_set:default\"\n\n[retired_role_sets.\"role_set:old\"]\ninto = \"role_set:older\"\n\n[retired_role_sets.\"role_set:older\"]\ninto = \"role_set:default\"\n[retired_role_sets.\"role_set:older\".move_members]\n\"org:legacy\" = \"org:owner\"\n"
-        );
-        let found = problems(&text);
-        let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
-        assert!(
-            messages.iter().any(|m| m.contains("both kept and retired")),
-            "{messages:#?}"
-        );
-        assert!(
-            messages.iter().any(|m| m.contains("retired into itself")),
-            "{messages:#?}"
-        );
-        assert!(
-            messages.iter().any(|m| m.contains("is retired too")),
-            "{messages:#?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("`org:owner` is not in its `roles`")),
-            "{messages:#?}"
-        );
-    }
-
-    #[test]
-    fn empty_names_are_refused() {
-        let found = problems("[permissions.\"org:a:b\"]\nname = \"  \"\n");
-        assert_eq!(found[0].1, "permissions.\"org:a:b\".name");
-        assert_eq!(found[0].0, 2);
     }
 }

@@ -7,6 +7,8 @@ use std::{
     process::{Command, Stdio},
 };
 
+mod ci;
+
 use clerk_rbac_simulator::{RateLimits, Simulator};
 
 mod simulator;
@@ -119,7 +121,10 @@ async fn plan_apply_check_through_clerk_api_url_with_the_documented_exit_codes()
     let check = run(&env, &["check", EXAMPLE]).await;
     assert_eq!(check.code, 0, "{}", check.stderr);
     assert!(
-        check.stdout.starts_with("In sync: the instance matches "),
+        check.stdout.starts_with(&format!(
+            "Target: {} (test instance)\nIn sync: the instance matches ",
+            sim.addr()
+        )),
         "{}",
         check.stdout
     );
@@ -211,7 +216,12 @@ async fn export_writes_a_file_that_plans_no_changes() {
     assert_eq!(export.code, 0, "{}", export.stderr);
     assert!(export.stdout.is_empty());
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("# Organization RBAC of a Clerk instance"));
+    assert!(
+        text.starts_with(
+            "#:schema ./clerk-rbac.schema.json\n# Organization RBAC of a Clerk instance"
+        ),
+        "{text}"
+    );
     assert_eq!(
         run(&env, &["export"]).await.stdout,
         text,

@@ -226,7 +226,7 @@ fn main() {
         let read_time = started.elapsed();
         let reads = sim.requests().len();
         let started = Instant::now();
-        let again = sync::plan::plan(&read, &full, &PlanOptions::new()).expect("plan");
+        let again = sync::planner::plan(&read, &full, &PlanOptions::new()).expect("plan");
         let diff_time = started.elapsed();
         assert!(again.is_empty(), "the instance matches the file");
         println!("2. plan the same file:");

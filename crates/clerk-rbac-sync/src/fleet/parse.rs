@@ -24,9 +24,9 @@ use toml::{
 
 use crate::{
     DesiredState, SyncError,
-    error::{Location, Problem, Problems},
     keys::closest,
-    parse::{index_path, key_path},
+    problem::{Location, Problem, Problems},
+    source::{index_path, key_path},
     validate,
 };
 

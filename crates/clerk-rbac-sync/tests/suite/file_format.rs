@@ -237,14 +237,20 @@ fn hostile_files_get_located_errors_and_never_a_panic() {
 }
 
 #[test]
-fn a_file_that_is_not_utf8_is_an_error_naming_it() {
+fn a_file_that_is_not_utf8_is_an_error_naming_it_located_on_its_first_bad_byte() {
     let dir = std::env::temp_dir().join(format!("clerk-rbac-utf8-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("latin1.toml");
     std::fs::write(&file, b"[roles.\"org:a\"]\nname = \"Caf\xe9\"\n").unwrap();
     let err = DesiredState::load(&file).unwrap_err();
-    assert!(matches!(err, SyncError::Io { .. }), "{err}");
     assert!(err.to_string().contains("latin1.toml"), "{err}");
+    // Located like every other problem of the file (it used to be a bare I/O error).
+    let SyncError::InvalidFile(problems) = &err else {
+        panic!("{err}");
+    };
+    let at = problems.0[0].location.as_ref().expect("located");
+    assert_eq!((at.line, at.column), (2, 12), "{err}");
+    assert!(problems.0[0].message.contains("0xe9"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

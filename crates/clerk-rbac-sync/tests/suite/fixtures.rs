@@ -135,18 +135,19 @@ roles = ["org:admin", "org:member"]
 "#;
 
 pub fn plan(instance: &Instance, text: &str) -> Plan {
-    clerk_rbac_sync::plan::plan(instance, &desired(text), &PlanOptions::new())
+    clerk_rbac_sync::planner::plan(instance, &desired(text), &PlanOptions::new())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn plan_pruning(instance: &Instance, text: &str) -> Plan {
-    clerk_rbac_sync::plan::plan(instance, &desired(text), &PlanOptions::new().prune(true))
+    clerk_rbac_sync::planner::plan(instance, &desired(text), &PlanOptions::new().prune(true))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The problems of a plan that must fail, as `(line, key, message)`.
 pub fn refusal(instance: &Instance, text: &str, prune: bool) -> Vec<(usize, String, String)> {
-    match clerk_rbac_sync::plan::plan(instance, &desired(text), &PlanOptions::new().prune(prune)) {
+    match clerk_rbac_sync::planner::plan(instance, &desired(text), &PlanOptions::new().prune(prune))
+    {
         Ok(plan) => panic!("expected a refusal, got:\n{}", plan.render(false)),
         Err(SyncError::Unplannable(problems)) => problems
             .0

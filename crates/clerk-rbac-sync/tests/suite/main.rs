@@ -4,6 +4,7 @@
 mod fixtures;
 
 mod file_format;
+mod file_rules;
 mod planner;
 mod rendering;
 

@@ -384,3 +384,57 @@ async fn under_random_server_errors_each_report_is_exact_and_applying_again_conv
         );
     }
 }
+
+/// A creation refused as `duplicate_record` because another writer made the same object
+/// between the apply's check and its request: the object is read back, and since it is
+/// exactly what the file wants, the step is done (as `check` would say), not failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_creation_someone_else_made_identically_meanwhile_is_done_not_failed() {
+    let sim = simulator().await;
+    let clerk = single_shot(&sim);
+    let text = "[permissions.\"org:race:won\"]\nname = \"Raced\"\n";
+    let plan = plan_text(&clerk, text, false).await;
+    // Hold the creation long enough for the other writer to go first.
+    sim.inject(
+        Fault::on("POST", "/organization_permissions")
+            .times(1)
+            .delay(Duration::from_millis(1500)),
+    );
+    sim.clear_requests();
+    let apply = {
+        let clerk = clerk.clone();
+        let plan = plan.clone();
+        tokio::spawn(async move { sync::apply(&clerk, &plan, &options()).await })
+    };
+    // Once the apply has read the instance (three lists), the other writer creates it.
+    while sim.requests().iter().filter(|r| r.method == "GET").count() < 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sim.client()
+        .organization_permissions()
+        .create(clerk_rbac::CreatePermission::new("Raced", "org:race:won"))
+        .await
+        .unwrap();
+    let report = apply.await.unwrap().unwrap();
+    let codes: Vec<Option<u16>> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(codes.len(), 2, "the other writer's and ours");
+    assert!(
+        codes.iter().any(|c| *c != Some(200)),
+        "ours was refused as a duplicate: {codes:?}"
+    );
+    assert!(report.is_success(), "{}", report.render(false));
+    assert!(
+        matches!(
+            &report.steps[0].outcome,
+            StepOutcome::Done { confirmed_after: Some(error) } if error.contains("duplicate")
+                || error.contains("taken") || error.contains("exists")
+        ),
+        "{:?}",
+        report.steps[0].outcome
+    );
+}

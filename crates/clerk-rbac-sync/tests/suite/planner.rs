@@ -52,7 +52,7 @@ fn an_exported_instance_plans_no_changes_even_through_toml_text() {
     let reread = DesiredState::from_toml(&text, "exported.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reread, exported);
     for state in [&exported, &reread] {
-        let plan = clerk_rbac_sync::plan::plan(&instance, state, &PlanOptions::new()).unwrap();
+        let plan = clerk_rbac_sync::planner::plan(&instance, state, &PlanOptions::new()).unwrap();
         assert!(plan.is_empty(), "{}", plan.render(false));
         assert!(plan.unmanaged.is_empty());
     }

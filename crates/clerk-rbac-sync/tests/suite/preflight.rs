@@ -28,7 +28,8 @@ fn plan_with(
 ) -> sync::Plan {
     let mut options = PlanOptions::new();
     options.settings = settings;
-    sync::plan::plan(instance, &fixtures::desired(text), &options).unwrap_or_else(|e| panic!("{e}"))
+    sync::planner::plan(instance, &fixtures::desired(text), &options)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn codes(plan: &sync::Plan) -> Vec<(Severity, FindingCode)> {
@@ -135,7 +136,7 @@ fn deleting_the_creator_or_domain_default_role_of_the_settings_is_an_error() {
         .domains_default_role("org:boss");
     let mut options = PlanOptions::new().prune(true);
     options.settings = Some(settings);
-    let plan = sync::plan::plan(
+    let plan = sync::planner::plan(
         &instance,
         &fixtures::desired(fixtures::SEEDED_FILE),
         &options,
@@ -203,7 +204,7 @@ fn every_finding_is_reported_at_once() {
             .max_role_sets(1)
             .creator_role("org:boss"),
     );
-    let plan = sync::plan::plan(&instance, &fixtures::desired(&text), &options).unwrap();
+    let plan = sync::planner::plan(&instance, &fixtures::desired(&text), &options).unwrap();
     let mut found: Vec<FindingCode> = plan.errors().iter().map(|f| f.code).collect();
     found.sort();
     assert_eq!(

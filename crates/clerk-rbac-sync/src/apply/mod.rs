@@ -5,19 +5,21 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use clerk_rbac::{
-    AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, CreateRoleSetType, Error,
-    ReplaceRole, ReplaceRoleSet, RoleSetTypeUpdate, UpdatePermission, UpdateRole, UpdateRoleSet,
-};
+mod send;
+
+use clerk_rbac::{Clerk, Error};
+
+use send::{Failure, await_migration, send};
 
 use super::{
+    dag::{self, Dag, Interrupt, Outcome},
     error::SyncError,
-    instance::{DriftChange, Fingerprint, Instance, read},
+    fingerprint::{DriftChange, Fingerprint},
+    instance::{Instance, read},
     keys::Kind,
     plan::{Action, Plan, Step},
+    problem::{Problem, Problems},
     report::{ApplyReport, StepOutcome, StepReport},
-    schedule::{self, Outcome},
-    stale::verify_patiently,
     verify::Ids,
 };
 
@@ -42,6 +44,12 @@ pub struct ApplyOptions {
     /// counts as failed ([`DEFAULT_READ_BACK_WINDOW`](crate::DEFAULT_READ_BACK_WINDOW)):
     /// Clerk may answer a read right after a write with the previous value.
     pub read_back_window: Duration,
+    /// Stops the apply early when triggered: no new step starts, running ones get
+    /// [`grace`](Self::grace) to finish, and the report says what was not started.
+    pub interrupt: Option<Interrupt>,
+    /// How long running steps may go on after an interrupt (default 30 s); a step still
+    /// running then is reported as interrupted (its outcome unknown).
+    pub grace: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -52,6 +60,8 @@ impl Default for ApplyOptions {
             poll_interval: Duration::from_secs(2),
             progress: None,
             read_back_window: crate::DEFAULT_READ_BACK_WINDOW,
+            interrupt: None,
+            grace: Duration::from_secs(30),
         }
     }
 }
@@ -63,6 +73,8 @@ impl fmt::Debug for ApplyOptions {
             .field("migration_timeout", &self.migration_timeout)
             .field("poll_interval", &self.poll_interval)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("interrupt", &self.interrupt)
+            .field("grace", &self.grace)
             .field("read_back_window", &self.read_back_window)
             .finish()
     }
@@ -77,6 +89,18 @@ impl ApplyOptions {
     /// Sets [`concurrency`](Self::concurrency) (`0` is taken as `1`).
     pub fn concurrency(mut self, steps: usize) -> Self {
         self.concurrency = steps.max(1);
+        self
+    }
+
+    /// Sets [`interrupt`](Self::interrupt).
+    pub fn interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
+    /// Sets [`grace`](Self::grace).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -158,16 +182,16 @@ pub async fn apply(
     // findings, or have been made with settings that changed since.
     let errors: Vec<_> = plan.errors().into_iter().cloned().collect();
     let errors = if errors.is_empty() {
-        let settings = super::read_settings(clerk).await;
-        super::preflight::check(&now, plan, None, settings.as_ref())
+        let settings = crate::read_settings(clerk).await;
+        crate::preflight::check(&now, plan, None, settings.as_ref())
             .into_iter()
-            .filter(|f| f.severity == super::Severity::Error)
+            .filter(|f| f.severity == crate::Severity::Error)
             .collect()
     } else {
         errors
     };
     if !errors.is_empty() {
-        return Err(SyncError::Refused(super::Findings(errors)));
+        return Err(SyncError::Refused(crate::Findings(errors)));
     }
     Ok(execute(clerk, plan, &now, options).await)
 }
@@ -176,14 +200,12 @@ pub async fn apply(
 fn check_steps(plan: &Plan) -> Result<(), SyncError> {
     for (i, step) in plan.steps.iter().enumerate() {
         if step.id != i || step.after.iter().any(|&b| b >= i) {
-            return Err(SyncError::Unplannable(super::error::Problems(vec![
-                super::error::Problem {
-                    location: None,
-                    key: String::new(),
-                    message: format!("step {i} of the plan is out of order; plan again"),
-                    help: None,
-                },
-            ])));
+            return Err(SyncError::Unplannable(Problems(vec![Problem {
+                location: None,
+                key: String::new(),
+                message: format!("step {i} of the plan is out of order; plan again"),
+                help: None,
+            }])));
         }
     }
     Ok(())
@@ -228,9 +250,11 @@ async fn execute(
     // the feature, so every later create would be refused too; nothing more is sent.
     let gate = std::sync::atomic::AtomicUsize::new(0);
     let progress = options.progress.clone();
-    let outcomes = schedule::run(
-        &plan.steps,
+    let graph = Dag::from_edges(plan.steps.iter().map(|s| s.after.iter().copied()));
+    let outcomes = dag::walk(
+        &graph,
         options.concurrency,
+        options.interrupt.as_ref().map(|i| (i, options.grace)),
         |id| {
             let step = &plan.steps[id];
             let ids = &ids;
@@ -306,6 +330,8 @@ fn outcome_of(outcome: &Outcome<Option<String>, StepOutcome>) -> StepOutcome {
         Outcome::Skipped { failed } => StepOutcome::Skipped {
             because_of: *failed,
         },
+        Outcome::NotStarted => StepOutcome::NotStarted,
+        Outcome::Abandoned => StepOutcome::Interrupted,
     }
 }
 
@@ -323,6 +349,19 @@ fn maybe_done(error: &Error) -> bool {
     error.status().is_none_or(|s| s.is_server_error()) || error.attempts().made > 1
 }
 
+/// Whether Clerk refused a creation because the key is taken: another writer (or an earlier
+/// attempt whose answer was lost) may have made the object exactly as wanted, so it is read
+/// back like an ambiguous answer, and only reported as failed if it differs.
+fn already_exists(error: &Error, action: &Action) -> bool {
+    error.code() == Some("duplicate_record")
+        && matches!(
+            action,
+            Action::CreatePermission { .. }
+                | Action::CreateRole { .. }
+                | Action::CreateRoleSet { .. }
+        )
+}
+
 /// Runs one step; on an error that may hide a success, reads the object back to tell. A step
 /// confirmed that way succeeds with the error as a note.
 async fn run_step(
@@ -333,8 +372,9 @@ async fn run_step(
 ) -> Result<Option<String>, StepOutcome> {
     match send(clerk, ids, action, options).await {
         Ok(()) => Ok(None),
-        Err(Failure::Api(error)) if maybe_done(&error) => {
-            match verify_patiently(clerk, ids, action, options.read_back_window).await {
+        Err(Failure::Api(error)) if maybe_done(&error) || already_exists(&error, action) => {
+            match crate::stale::verify_patiently(clerk, ids, action, options.read_back_window).await
+            {
                 Some(true) => {
                     // A retirement that went through still has its migration to wait for.
                     if let Action::RetireRoleSet { set, .. } = action {
@@ -347,276 +387,5 @@ async fn run_step(
         }
         Err(Failure::Api(error)) => Err(failure(&error)),
         Err(Failure::Other(outcome)) => Err(outcome),
-    }
-}
-
-enum Failure {
-    /// A facade call failed.
-    Api(Error),
-    /// Something else (an ID missing, a migration timing out).
-    Other(StepOutcome),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure::Api(error)
-    }
-}
-
-impl From<StepOutcome> for Failure {
-    fn from(outcome: StepOutcome) -> Self {
-        Failure::Other(outcome)
-    }
-}
-
-fn non_empty(text: &Option<String>) -> Option<&str> {
-    text.as_deref().filter(|t| !t.is_empty())
-}
-
-/// Sends the request(s) of one step.
-async fn send(
-    clerk: &Clerk,
-    ids: &Ids,
-    action: &Action,
-    options: &ApplyOptions,
-) -> Result<(), Failure> {
-    match action {
-        Action::CreatePermission {
-            key,
-            name,
-            description,
-        } => {
-            let mut body = CreatePermission::new(name, key);
-            if let Some(description) = non_empty(description) {
-                body = body.description(description);
-            }
-            let created = clerk.organization_permissions().create(body).await?;
-            ids.set_permission(key, &created.id);
-        }
-        Action::UpdatePermission {
-            key,
-            new_key,
-            name,
-            description,
-        } => {
-            let id = ids.permission(key)?;
-            let mut body = UpdatePermission::new();
-            body.name = name.clone();
-            body.key = new_key.clone();
-            body.description = description.clone();
-            clerk.organization_permissions().update(&id, body).await?;
-            if let Some(new_key) = new_key {
-                ids.set_permission(new_key, &id);
-            }
-        }
-        Action::DeletePermission { key } => {
-            let id = ids.permission(key)?;
-            clerk.organization_permissions().delete(&id).await?;
-        }
-        Action::CreateRole {
-            key,
-            name,
-            description,
-            permissions,
-        } => {
-            let permission_ids = permissions
-                .iter()
-                .map(|p| ids.permission(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut body = CreateRole::new(name, key)
-                .permissions(permission_ids)
-                .include_in_initial_role_set(false);
-            if let Some(description) = non_empty(description) {
-                body = body.description(description);
-            }
-            let created = clerk.organization_roles().create(body).await?;
-            ids.set_role(key, &created.id);
-        }
-        Action::UpdateRole {
-            key,
-            new_key,
-            name,
-            description,
-            permissions,
-        } => {
-            let id = ids.role(key)?;
-            let mut body = UpdateRole::new();
-            if let Some(name) = name {
-                body = body.name(name);
-            }
-            if let Some(new_key) = new_key {
-                body = body.key(new_key);
-            }
-            match description.as_deref() {
-                Some("") => body = body.clear_description(),
-                Some(text) => body = body.description(text),
-                None => {}
-            }
-            if let Some(permissions) = permissions {
-                let permission_ids = permissions
-                    .iter()
-                    .map(|p| ids.permission(p))
-                    .collect::<Result<Vec<_>, _>>()?;
-                body = body.permissions(permission_ids);
-            }
-            clerk.organization_roles().update(&id, body).await?;
-            if let Some(new_key) = new_key {
-                ids.set_role(new_key, &id);
-            }
-        }
-        Action::DeleteRole { key } => {
-            let id = ids.role(key)?;
-            clerk.organization_roles().delete(&id).await?;
-        }
-        Action::CreateRoleSet {
-            key,
-            name,
-            description,
-            initial,
-            default_role,
-            creator_role,
-            roles,
-        } => {
-            let mut body = CreateRoleSet::new(name, roles, default_role, creator_role).key(key);
-            if let Some(description) = non_empty(description) {
-                body = body.description(description);
-            }
-            if *initial {
-                body = body.type_(CreateRoleSetType::Initial);
-            }
-            clerk.role_sets().create(body).await?;
-        }
-        Action::AddRoles {
-            set,
-            roles,
-            default_role,
-            creator_role,
-        } => {
-            let mut body = AddRoles::new(roles);
-            if let Some(role) = default_role {
-                body = body.default_role_key(role);
-            }
-            if let Some(role) = creator_role {
-                body = body.creator_role_key(role);
-            }
-            clerk.role_sets().add_roles(set, body).await?;
-        }
-        Action::UpdateRoleSet {
-            set,
-            new_key,
-            name,
-            description,
-            make_initial,
-            default_role,
-            creator_role,
-        } => {
-            let mut body = UpdateRoleSet::new();
-            if let Some(name) = name {
-                body = body.name(name);
-            }
-            if let Some(new_key) = new_key {
-                body = body.key(new_key);
-            }
-            match description.as_deref() {
-                Some("") => body = body.clear_description(),
-                Some(text) => body = body.description(text),
-                None => {}
-            }
-            if *make_initial {
-                body = body.type_(RoleSetTypeUpdate::Initial);
-            }
-            if let Some(role) = default_role {
-                body = body.default_role_key(role);
-            }
-            if let Some(role) = creator_role {
-                body = body.creator_role_key(role);
-            }
-            clerk.role_sets().update(set, body).await?;
-        }
-        Action::RemoveRole {
-            set,
-            role,
-            members_to,
-        } => {
-            clerk
-                .role_sets()
-                .replace_role(set, ReplaceRole::new(role, members_to))
-                .await?;
-        }
-        Action::RetireRoleSet {
-            set,
-            into,
-            move_members,
-        } => {
-            let mut body = ReplaceRoleSet::new(into);
-            for (from, to) in move_members {
-                body = body.reassign(from, to);
-            }
-            // The answer only says the set is deleted; its organizations move over in a
-            // migration that the set shows until it is gone.
-            clerk.role_sets().replace(set, body).await?;
-            await_migration(clerk, set, options).await?;
-        }
-        Action::AwaitMigration { set } => await_migration(clerk, set, options).await?,
-    }
-    Ok(())
-}
-
-/// Polls the retired set until it is gone or its migration completed, for at most the
-/// configured time.
-async fn await_migration(
-    clerk: &Clerk,
-    set: &str,
-    options: &ApplyOptions,
-) -> Result<(), StepOutcome> {
-    let deadline = tokio::time::Instant::now() + options.migration_timeout;
-    loop {
-        let last_status;
-        // Listed rather than fetched: a set that is gone is simply absent from the list, not a
-        // 404, so that a normal apply meets no error answer at all.
-        let found = clerk
-            .role_sets()
-            .list()
-            .query(set)
-            .collect_all()
-            .await
-            .map(|sets| sets.into_iter().find(|s| s.key == set));
-        match found {
-            Ok(None) => return Ok(()),
-            Ok(Some(answer)) => match answer.role_set_migration {
-                Some(migration) if migration.status == "completed" => return Ok(()),
-                Some(migration) if migration.status == "failed" => {
-                    return Err(StepOutcome::Failed {
-                        error: format!("the migration of role set {set} failed at Clerk"),
-                        status: None,
-                        code: None,
-                    });
-                }
-                Some(migration) => last_status = migration.status,
-                // Replaced but not showing its migration yet: keep looking.
-                None => last_status = "not started".to_owned(),
-            },
-            Err(e) => last_status = format!("unknown ({e})"),
-        }
-        if tokio::time::Instant::now() + options.poll_interval > deadline {
-            return Err(StepOutcome::Failed {
-                error: format!(
-                    "the migration of role set {set} was still {last_status} after {}; it goes on at Clerk, and applying again waits for it",
-                    humanize(options.migration_timeout)
-                ),
-                status: None,
-                code: None,
-            });
-        }
-        tokio::time::sleep(options.poll_interval).await;
-    }
-}
-
-fn humanize(duration: Duration) -> String {
-    let seconds = duration.as_secs_f64();
-    if seconds >= 60.0 && duration.as_secs().is_multiple_of(60) {
-        format!("{} min", duration.as_secs() / 60)
-    } else {
-        format!("{seconds} s")
     }
 }
