@@ -18,4 +18,7 @@ mod requests;
 
 mod convergence;
 
+mod preflight;
+mod preflight_property;
+
 mod fleet;
