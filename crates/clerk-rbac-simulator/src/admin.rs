@@ -527,13 +527,16 @@ impl Limits {
     }
 }
 
-/// An instance's settings (the `Settings` schema). Room is left for quotas and stale reads.
+/// An instance's settings (the `Settings` schema).
 #[derive(Debug, Serialize)]
 struct Settings {
     custom_roles: bool,
     migration_ms: i64,
     latency_ms: u64,
     rate_limits: Option<Limits>,
+    max_custom_roles: u32,
+    max_role_sets: u32,
+    stale_reads_ms: i64,
 }
 
 impl Settings {
@@ -544,6 +547,9 @@ impl Settings {
             migration_ms: rules.migration_ms,
             latency_ms: u64::try_from(instance.latency().as_millis()).unwrap_or(u64::MAX),
             rate_limits: Limits::of(instance.rate_limits()),
+            max_custom_roles: rules.quotas.max_custom_roles,
+            max_role_sets: rules.quotas.max_role_sets,
+            stale_reads_ms: instance.stale().window_ms(),
         }
     }
 }
@@ -558,6 +564,9 @@ struct SettingsUpdate {
     latency_ms: Option<u64>,
     #[serde(default, deserialize_with = "present")]
     rate_limits: Option<Option<Limits>>,
+    max_custom_roles: Option<u32>,
+    max_role_sets: Option<u32>,
+    stale_reads_ms: Option<u64>,
 }
 
 /// A field that is present, even as `null`, is `Some`.
@@ -579,6 +588,22 @@ impl SettingsUpdate {
             if let Some(ms) = self.migration_ms {
                 state.rules.migration_ms = i64::try_from(ms).unwrap_or(i64::MAX);
             }
+            if let Some(max) = self.max_custom_roles {
+                state.rules.quotas.max_custom_roles = max;
+            }
+            if let Some(max) = self.max_role_sets {
+                state.rules.quotas.max_role_sets = max;
+            }
+            if let Some(ms) = self.stale_reads_ms {
+                state.rules.stale_reads_ms = i64::try_from(ms).unwrap_or(i64::MAX);
+            }
+        }
+        // The window itself lives beside the state, under a lock of its own: taken only once
+        // the state's is released.
+        if let Some(ms) = self.stale_reads_ms {
+            instance
+                .stale()
+                .set_window(i64::try_from(ms).unwrap_or(i64::MAX));
         }
         if let Some(ms) = self.latency_ms {
             instance.set_latency(Duration::from_millis(ms));

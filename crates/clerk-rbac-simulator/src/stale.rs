@@ -26,6 +26,18 @@ impl StaleReads {
         }
     }
 
+    /// The window's length in milliseconds (0 when off).
+    pub(crate) fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+
+    /// Changes the window; turning it off (or shortening it) drops the versions kept so far,
+    /// so reads see the current instance at once.
+    pub(crate) fn set_window(&mut self, window_ms: i64) {
+        self.window_ms = window_ms;
+        self.before_writes.clear();
+    }
+
     /// Whether the window is on at all.
     pub(crate) fn enabled(&self) -> bool {
         self.window_ms > 0

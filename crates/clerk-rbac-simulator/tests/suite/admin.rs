@@ -546,13 +546,82 @@ async fn members_and_invitations_keep_roles_from_being_deleted() {
 }
 
 #[tokio::test]
+async fn settings_change_the_quotas_and_the_stale_read_window() {
+    let (sim, mut admin) = started().await;
+    let clerk = no_retries(&sim);
+    let changed = admin
+        .ok(
+            "PATCH",
+            "/settings",
+            Some(json!({"max_custom_roles": 1, "max_role_sets": 1})),
+        )
+        .await;
+    assert_eq!(
+        (&changed["max_custom_roles"], &changed["max_role_sets"]),
+        (&json!(1), &json!(1))
+    );
+    clerk
+        .organization_roles()
+        .create(CreateRole::new("Auditor", "org:auditor"))
+        .await
+        .unwrap();
+    refused(
+        clerk
+            .organization_roles()
+            .create(CreateRole::new("Viewer", "org:viewer"))
+            .await,
+        422,
+        "organization_role_quota_exceeded",
+    );
+    let settings = clerk.instance().organization_settings().await.unwrap();
+    assert_eq!(
+        settings.max_allowed_roles, 1,
+        "Clerk's own settings say the same"
+    );
+
+    // A long window: a role created now is not seen by a list right after.
+    admin
+        .ok(
+            "PATCH",
+            "/settings",
+            Some(json!({"stale_reads_ms": 600000, "max_custom_roles": 5})),
+        )
+        .await;
+    clerk
+        .organization_roles()
+        .create(CreateRole::new("Viewer", "org:viewer"))
+        .await
+        .unwrap();
+    let keys = |page: clerk_rbac::Page<clerk_rbac::Role>| -> Vec<String> {
+        page.data.into_iter().map(|role| role.key).collect()
+    };
+    let stale = keys(clerk.organization_roles().list().send().await.unwrap());
+    assert!(!stale.contains(&"org:viewer".to_owned()), "{stale:?}");
+    // Turned off, reads see the instance as it is at once.
+    let off = admin
+        .ok("PATCH", "/settings", Some(json!({"stale_reads_ms": 0})))
+        .await;
+    assert_eq!(off["stale_reads_ms"], 0);
+    let fresh = keys(clerk.organization_roles().list().send().await.unwrap());
+    assert!(fresh.contains(&"org:viewer".to_owned()), "{fresh:?}");
+}
+
+#[tokio::test]
 async fn settings_change_the_plan_gate_rate_limits_and_migration_time() {
     let (sim, mut admin) = started().await;
     let clerk = no_retries(&sim);
     let settings = admin.ok("GET", "/settings", None).await;
     assert_eq!(
         settings,
-        json!({"custom_roles": true, "migration_ms": 0, "latency_ms": 0, "rate_limits": null})
+        json!({
+            "custom_roles": true,
+            "migration_ms": 0,
+            "latency_ms": 0,
+            "rate_limits": null,
+            "max_custom_roles": 10,
+            "max_role_sets": 10,
+            "stale_reads_ms": 0
+        })
     );
 
     let changed = admin
