@@ -41,6 +41,7 @@ mod overlay;
 mod parse;
 mod render;
 mod run;
+mod saved;
 
 use std::{
     collections::BTreeMap,
@@ -58,6 +59,7 @@ pub use run::{
     EnvFn, FleetEvent, FleetEventFn, FleetOptions, FleetPlan, FleetReport, KeyKind, TargetError,
     TargetErrorKind, TargetOutcome, TargetPlan, TargetReport, Totals, apply, estimate, plan,
 };
+pub use saved::{SAVED_FLEET_PLAN_FORMAT, SAVED_FLEET_PLAN_VERSION, SavedFleetPlan};
 
 /// The stage order a fleet file that names no `stages` gets.
 pub const DEFAULT_STAGES: [&str; 3] = ["development", "staging", "production"];

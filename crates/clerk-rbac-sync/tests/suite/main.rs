@@ -19,3 +19,4 @@ mod requests;
 mod convergence;
 
 mod fleet;
+mod fleet_saved;
