@@ -35,6 +35,9 @@
 //! parallel, a later stage started only when every target of the earlier ones ended well) and
 //! [`compare`] (how one live target differs from another). One target's failure is reported
 //! for that target and hides nothing of the others.
+//!
+//! [`SavedFleetPlan`] keeps every target's plan in one file for review and turns it back into a
+//! [`FleetPlan`] for [`apply`], each target bound to its instance and to what its plan saw.
 
 mod compare;
 mod overlay;
