@@ -27,8 +27,9 @@ pub const SYSTEM_PERMISSION_PREFIX: &str = "org:sys_";
 
 /// Clerk's system permissions, as `(key, name)`: the ones the roles-and-permissions guide lists
 /// and a new instance starts with. The names are ours. They cannot be created, changed or
-/// deleted through the API.
-pub const SYSTEM_PERMISSIONS: [(&str, &str); 8] = [
+/// deleted through the API. `org:sys_entconns:manage` (self-serve enterprise SSO connections)
+/// joined the guide's list in June 2026; Clerk's docs say it ships with the default admin role.
+pub const SYSTEM_PERMISSIONS: [(&str, &str); 9] = [
     ("org:sys_profile:manage", "Manage organization"),
     ("org:sys_profile:delete", "Delete organization"),
     ("org:sys_memberships:read", "Read members"),
@@ -37,6 +38,7 @@ pub const SYSTEM_PERMISSIONS: [(&str, &str); 8] = [
     ("org:sys_domains:manage", "Manage domains"),
     ("org:sys_billing:read", "Read billing"),
     ("org:sys_billing:manage", "Manage billing"),
+    ("org:sys_entconns:manage", "Manage enterprise connections"),
 ];
 
 /// The system permissions a role must hold to be an organization's creator role (Clerk calls

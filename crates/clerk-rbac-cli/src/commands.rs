@@ -156,6 +156,14 @@ async fn on_instance(
             let plan = sync::plan(clerk, &desired, &PlanOptions::new().prune(prune)).await?;
             if json {
                 show_plan(&plan, json, color, target);
+            } else if plan.is_empty() && !plan.findings.is_empty() {
+                // A file that manages nothing is "in sync" only vacuously: say so.
+                sayln!("Target: {target}");
+                show_plan(&plan, json, color, target);
+                sayln!(
+                    "In sync for what {} manages; read the findings above.",
+                    file.display()
+                );
             } else if plan.is_empty() {
                 sayln!("Target: {target}");
                 sayln!("In sync: the instance matches {}.", file.display());
@@ -226,6 +234,15 @@ async fn apply(
             say!("{}", combined(plan, None, target));
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if !plan.errors().is_empty() {
+        if json {
+            say!("{}", combined(plan, None, target));
+        }
+        return Err(CliError::new(format!(
+            "not applied: Clerk would refuse part of this plan, and nothing was sent:\n{}",
+            sync::Findings(plan.errors().into_iter().cloned().collect())
+        )));
     }
     if !yes {
         if !output::can_ask() {

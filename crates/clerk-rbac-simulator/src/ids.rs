@@ -5,7 +5,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// The length of the random tail of Clerk's IDs (e.g. `org_2bVkD...`).
 const TAIL: usize = 27;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Ids {
     rng: fastrand::Rng,
 }

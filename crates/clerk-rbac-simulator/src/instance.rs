@@ -17,6 +17,7 @@ use super::{
     faults::{Fault, Faults},
     ids::Ids,
     lock,
+    stale::StaleReads,
     state::{Rules, State},
     wire::Failure,
 };
@@ -60,6 +61,7 @@ pub(crate) struct Instance {
     faults: Mutex<Faults>,
     log: Mutex<Vec<RecordedRequest>>,
     latency: Mutex<Duration>,
+    stale: Mutex<StaleReads>,
 }
 
 impl Instance {
@@ -72,6 +74,7 @@ impl Instance {
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(Vec::new()),
             latency: Mutex::new(start.latency),
+            stale: Mutex::new(StaleReads::new(start.rules.stale_reads_ms)),
         })
     }
 
@@ -81,6 +84,11 @@ impl Instance {
         let now = state.clock.now_ms();
         state.settle(now);
         state
+    }
+
+    /// The versions a read within the stale-read window sees.
+    pub(crate) fn stale(&self) -> MutexGuard<'_, StaleReads> {
+        lock(&self.stale)
     }
 
     pub(crate) fn limiter(&self) -> MutexGuard<'_, Limiter> {
@@ -273,6 +281,8 @@ mod tests {
             rules: Rules {
                 custom_roles: true,
                 migration_ms: 0,
+                quotas: crate::settings::Quotas::default(),
+                stale_reads_ms: 0,
             },
             rate_limits: RateLimits::off(),
             latency: Duration::ZERO,

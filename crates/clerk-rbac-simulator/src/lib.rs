@@ -56,7 +56,9 @@ mod process;
 mod records;
 mod routes;
 mod server;
+mod settings;
 mod snapshot;
+mod stale;
 mod state;
 mod table;
 mod wire;
@@ -79,6 +81,7 @@ pub use process::ProcessOptions;
 pub use records::{
     MigrationSnapshot, PermissionSnapshot, RoleSetMemberSnapshot, RoleSetSnapshot, RoleSnapshot,
 };
+pub use settings::{DEFAULT_MAX_CUSTOM_ROLES, DEFAULT_MAX_ROLE_SETS};
 pub use snapshot::Snapshot;
 
 use self::{
@@ -164,6 +167,8 @@ pub struct SimulatorBuilder {
     rate_limits: RateLimits,
     migration_duration: Duration,
     custom_roles: bool,
+    quotas: settings::Quotas,
+    stale_reads: Duration,
     latency: Duration,
     record_exchanges: bool,
     initial: Option<Snapshot>,
@@ -181,6 +186,8 @@ impl std::fmt::Debug for SimulatorBuilder {
             .field("rate_limits", &self.rate_limits)
             .field("migration_duration", &self.migration_duration)
             .field("custom_roles", &self.custom_roles)
+            .field("quotas", &self.quotas)
+            .field("stale_reads", &self.stale_reads)
             .field("latency", &self.latency)
             .field("record_exchanges", &self.record_exchanges)
             .field("initial", &self.initial.as_ref().map(|_| "<snapshot>"))
@@ -202,6 +209,8 @@ impl Default for SimulatorBuilder {
             rate_limits: RateLimits::clerk(),
             migration_duration: DEFAULT_MIGRATION_DURATION,
             custom_roles: true,
+            quotas: settings::Quotas::default(),
+            stale_reads: Duration::ZERO,
             latency: Duration::ZERO,
             record_exchanges: false,
             initial: None,
@@ -244,6 +253,30 @@ impl SimulatorBuilder {
     /// permission, role or role set answers 402, as on a plan without the feature.
     pub fn custom_roles(mut self, allowed: bool) -> Self {
         self.custom_roles = allowed;
+        self
+    }
+
+    /// How many custom roles the instance may create ([`DEFAULT_MAX_CUSTOM_ROLES`] by
+    /// default, Clerk's documented figure). The default roles `org:admin` and `org:member` do
+    /// not count; a create beyond the limit answers 422 `organization_role_quota_exceeded`.
+    pub fn max_custom_roles(mut self, max: u32) -> Self {
+        self.quotas.max_custom_roles = max;
+        self
+    }
+
+    /// How many role sets the instance may hold, the primary one included
+    /// ([`DEFAULT_MAX_ROLE_SETS`] by default); a create beyond the limit answers 422
+    /// `role_set_quota_exceeded`.
+    pub fn max_role_sets(mut self, max: u32) -> Self {
+        self.quotas.max_role_sets = max;
+        self
+    }
+
+    /// A stale-read window (off, zero, by default): a read within this time of a write sees
+    /// the instance as it was before that write, as a read from a lagging replica would.
+    /// Writes always act on the current instance.
+    pub fn stale_reads(mut self, window: Duration) -> Self {
+        self.stale_reads = window;
         self
     }
 
@@ -305,6 +338,8 @@ impl SimulatorBuilder {
                 custom_roles: self.custom_roles,
                 migration_ms: i64::try_from(self.migration_duration.as_millis())
                     .unwrap_or(i64::MAX),
+                quotas: self.quotas,
+                stale_reads_ms: i64::try_from(self.stale_reads.as_millis()).unwrap_or(i64::MAX),
             },
             rate_limits: self.rate_limits,
             latency: self.latency,

@@ -33,6 +33,12 @@ pub struct ProcessOptions {
     pub migration_duration: Duration,
     /// `--no-custom-roles` turns this off: creates then answer 402.
     pub custom_roles: bool,
+    /// `--max-custom-roles`: how many custom roles the instance may create.
+    pub max_custom_roles: u32,
+    /// `--max-role-sets`: how many role sets the instance may hold.
+    pub max_role_sets: u32,
+    /// `--stale-reads-ms`: reads within this time of a write see the instance before it.
+    pub stale_reads: Duration,
     /// `--latency-ms`: a delay added to every answer.
     pub latency: Duration,
     /// `--snapshot FILE`: a snapshot (JSON, from [`Snapshot::to_json`]) to start from.
@@ -61,6 +67,9 @@ impl std::fmt::Debug for ProcessOptions {
             .field("rate_limits", &self.rate_limits)
             .field("migration_duration", &self.migration_duration)
             .field("custom_roles", &self.custom_roles)
+            .field("max_custom_roles", &self.max_custom_roles)
+            .field("max_role_sets", &self.max_role_sets)
+            .field("stale_reads", &self.stale_reads)
             .field("latency", &self.latency)
             .field("snapshot", &self.snapshot)
             .field("seed", &self.seed)
@@ -84,6 +93,9 @@ impl Default for ProcessOptions {
             rate_limits: RateLimits::clerk(),
             migration_duration: super::DEFAULT_MIGRATION_DURATION,
             custom_roles: true,
+            max_custom_roles: super::DEFAULT_MAX_CUSTOM_ROLES,
+            max_role_sets: super::DEFAULT_MAX_ROLE_SETS,
+            stale_reads: Duration::ZERO,
             latency: Duration::ZERO,
             snapshot: None,
             seed: None,
@@ -112,6 +124,9 @@ Options:
                            (default 100/1000/10, as Clerk)
   --migration-ms MS        how long a role set replacement takes (default 3000)
   --no-custom-roles        a plan without custom roles: creates answer 402
+  --max-custom-roles N     custom roles the instance may create (default 10, as Clerk)
+  --max-role-sets N        role sets the instance may hold (default 10)
+  --stale-reads-ms MS      reads within MS of a write see the instance before it (default 0)
   --latency-ms MS          delay added to every answer (default 0)
   --snapshot FILE          start from this snapshot (JSON) instead of a fresh instance
   --seed N                 reproducible IDs and secret key
@@ -140,6 +155,11 @@ Options:
                         Duration::from_millis(number(&arg, &value(&arg)?)?);
                 }
                 "--no-custom-roles" => options.custom_roles = false,
+                "--max-custom-roles" => options.max_custom_roles = number(&arg, &value(&arg)?)?,
+                "--max-role-sets" => options.max_role_sets = number(&arg, &value(&arg)?)?,
+                "--stale-reads-ms" => {
+                    options.stale_reads = Duration::from_millis(number(&arg, &value(&arg)?)?);
+                }
                 "--latency-ms" => {
                     options.latency = Duration::from_millis(number(&arg, &value(&arg)?)?);
                 }
@@ -194,6 +214,9 @@ Options:
             .rate_limits(self.rate_limits)
             .migration_duration(self.migration_duration)
             .custom_roles(self.custom_roles)
+            .max_custom_roles(self.max_custom_roles)
+            .max_role_sets(self.max_role_sets)
+            .stale_reads(self.stale_reads)
             .latency(self.latency);
         builder = builder
             .record_exchanges(self.record_exchanges)
@@ -348,8 +371,17 @@ mod tests {
             "--instance-per-key",
             "--admin-token",
             "s3cret-token",
+            "--max-custom-roles",
+            "3",
+            "--max-role-sets",
+            "2",
+            "--stale-reads-ms",
+            "40",
         ])
         .unwrap();
+        assert_eq!(options.max_custom_roles, 3);
+        assert_eq!(options.max_role_sets, 2);
+        assert_eq!(options.stale_reads, Duration::from_millis(40));
         assert_eq!(options.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert!(options.record_exchanges && options.instance_per_key);
         assert_eq!(options.admin_token.as_deref(), Some("s3cret-token"));
@@ -383,6 +415,8 @@ mod tests {
             (&["--port", "http"], "takes a number"),
             (&["--port", "70000"], "takes a number"),
             (&["--rate-limit", "5/50"], "DEV/PROD/SECONDS"),
+            (&["--max-custom-roles", "-1"], "takes a number"),
+            (&["--stale-reads-ms"], "needs a value"),
             (&["--bogus"], "unknown argument"),
             (&["--host", "localhost:80"], "takes an IP address"),
             (&["--admin-token", ""], "must not be empty"),

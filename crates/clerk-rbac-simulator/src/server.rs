@@ -349,14 +349,27 @@ fn run(
     body: &[u8],
 ) -> Reply {
     let mut state = instance.state();
+    let now = state.clock.now_ms();
     let call = Call {
         params,
         query,
         body,
-        now: state.clock.now_ms(),
+        now,
     };
+    let mut stale = instance.stale();
+    let read = route.method == "GET";
+    // With a stale-read window, a read may see the instance as it was before recent writes,
+    // and a write keeps the version it replaces.
+    let before = (stale.enabled() && !read).then(|| state.clone());
     // A bug must cost one request a 500, not the connection or the server.
-    let outcome = catch_unwind(AssertUnwindSafe(|| (route.handler)(&mut state, &call)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| match stale.view(now) {
+        Some(old) if read => (route.handler)(old, &call),
+        _ => (route.handler)(&mut state, &call),
+    }));
+    if let (Some(before), Ok(Ok(_))) = (before, &outcome) {
+        stale.record_write(now, before);
+    }
+    drop(stale);
     drop(state);
     match outcome {
         Ok(Ok(value)) => Reply::ok(&value),

@@ -41,6 +41,11 @@ pub enum SyncError {
     #[error("cannot apply this saved plan: {0}")]
     IncompatiblePlan(String),
 
+    /// The preflight found what Clerk would refuse (a quota, the plan gate, a delete Clerk
+    /// refuses); nothing was sent.
+    #[error("not applied, since Clerk would refuse part of this plan; nothing was sent:\n{0}")]
+    Refused(crate::Findings),
+
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -41,11 +41,14 @@ mod keys;
 mod parse;
 pub mod plan;
 pub mod planner;
+pub mod preflight;
 mod problem;
 mod render;
 mod report;
 mod saved;
+mod settings;
 mod source;
+mod stale;
 mod validate;
 mod verify;
 
@@ -61,12 +64,18 @@ pub use keys::{Kind, SYSTEM_PERMISSION_PREFIX};
 pub use plan::{
     Action, Change, ChangeAction, FieldChange, Plan, PlanOptions, Step, Summary, Unmanaged,
 };
+pub use preflight::{
+    DOCUMENTED_MAX_CUSTOM_ROLES, Finding, FindingCode, FindingLocation, Findings, InstanceSettings,
+    Severity,
+};
 pub use problem::{Location, Problem, Problems};
 pub use render::PLAN_JSON_VERSION;
 pub use report::{ApplyReport, StepOutcome, StepReport, describe};
 pub use saved::{
     Environment, SAVED_PLAN_FORMAT, SAVED_PLAN_VERSION, SavedPlan, TOOL_VERSION, Target,
 };
+pub use settings::read_settings;
+pub use stale::DEFAULT_READ_BACK_WINDOW;
 
 use clerk_rbac::Clerk;
 
@@ -88,11 +97,24 @@ pub async fn plan(
     options: &PlanOptions,
 ) -> Result<Plan, SyncError> {
     let observed = read(clerk).await.map_err(SyncError::Read)?;
-    planner::plan(&observed, desired, options)
+    if options.settings.is_some() {
+        return planner::plan(&observed, desired, options);
+    }
+    let settings = read_settings(clerk).await;
+    planner::plan(
+        &observed,
+        desired,
+        &PlanOptions {
+            settings,
+            ..options.clone()
+        },
+    )
 }
 
 /// What [`check`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Made once per check and matched at once: boxing the plan would only change the public API.
+#[allow(clippy::large_enum_variant)]
 pub enum CheckOutcome {
     /// The instance matches the file (for what the file manages).
     InSync,

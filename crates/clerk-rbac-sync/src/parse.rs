@@ -129,7 +129,14 @@ fn parse(text: &str, path: &str) -> Result<DesiredState, Problems> {
     let mut table = table;
     let mut unknown = Vec::new();
     let schema = schema();
-    unknown_fields(&source, schema, schema, "", table.get_mut(), &mut unknown);
+    unknown_fields(
+        &|offset| source.location(offset),
+        schema,
+        schema,
+        "",
+        table.get_mut(),
+        &mut unknown,
+    );
 
     let (mut state, missing, filled) =
         match DesiredState::deserialize(toml::de::Deserializer::from(table)) {
@@ -309,20 +316,30 @@ fn schema() -> &'static Value {
     })
 }
 
-/// Follows a `$ref` to `#/definitions/...`.
+/// Follows a `$ref` to `#/definitions/...`, and into the non-null branch of an optional.
 fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        return reference
             .strip_prefix("#/definitions/")
             .and_then(|name| root["definitions"].get(name))
-            .map_or(schema, |target| resolve(root, target)),
-        None => schema,
+            .map_or(schema, |target| resolve(root, target));
     }
+    for combinator in ["anyOf", "allOf", "oneOf"] {
+        if let Some(branches) = schema.get(combinator).and_then(Value::as_array)
+            && let Some(branch) = branches
+                .iter()
+                .find(|b| b.get("type") != Some(&"null".into()))
+        {
+            return resolve(root, branch);
+        }
+    }
+    schema
 }
 
-/// Reports every key the schema does not allow, with the closest allowed name.
-fn unknown_fields(
-    source: &Source,
+/// Reports every key the schema does not allow, with the closest allowed name, and removes it
+/// so that the rest of the file is still checked (the desired-state file and the fleet file).
+pub(crate) fn unknown_fields(
+    locate: &dyn Fn(usize) -> Location,
     root: &Value,
     schema: &Value,
     prefix: &str,
@@ -355,7 +372,7 @@ fn unknown_fields(
                         (!names.is_empty()).then(|| format!("expected one of {}", names.join(", ")))
                     });
                 problems.push(Problem {
-                    location: Some(source.location(key.span().start)),
+                    location: Some(locate(key.span().start)),
                     key: path,
                     message: format!("unknown field `{}`", key.get_ref()),
                     help,
@@ -367,7 +384,7 @@ fn unknown_fields(
             _ => continue,
         };
         if let DeValue::Table(inner) = value.get_mut() {
-            unknown_fields(source, root, child, &path, inner, problems);
+            unknown_fields(locate, root, child, &path, inner, problems);
         }
     }
     for key in &unknown {

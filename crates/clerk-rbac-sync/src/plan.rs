@@ -18,6 +18,10 @@ pub struct PlanOptions {
     /// alone and listed as unmanaged). Role sets are never pruned: a set goes away only when the
     /// file retires it and says where its organizations go.
     pub prune: bool,
+    /// The instance's organization settings, for the preflight; [`plan()`](crate::plan())
+    /// reads them when this is `None`, the pure [`planner::plan`](crate::planner::plan) then
+    /// checks without them.
+    pub settings: Option<crate::InstanceSettings>,
 }
 
 impl PlanOptions {
@@ -29,6 +33,12 @@ impl PlanOptions {
     /// Sets [`prune`](Self::prune).
     pub fn prune(mut self, prune: bool) -> Self {
         self.prune = prune;
+        self
+    }
+
+    /// Sets [`settings`](Self::settings).
+    pub fn settings(mut self, settings: crate::InstanceSettings) -> Self {
+        self.settings = Some(settings);
         self
     }
 }
@@ -48,6 +58,10 @@ pub struct Plan {
     pub prune: bool,
     /// What the plan saw, to refuse applying it to an instance that changed since.
     pub fingerprint: Fingerprint,
+    /// What the preflight found (see [`crate::preflight`]): errors (apply sends nothing),
+    /// warnings and notes such as members moving.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::Finding>,
 }
 
 /// One object the plan creates, changes, deletes or retires.
@@ -315,6 +329,14 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// The findings that keep the plan from being applied.
+    pub fn errors(&self) -> Vec<&crate::Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == crate::Severity::Error)
+            .collect()
+    }
+
     /// Whether the instance already matches the file (for what the file manages).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.steps.is_empty()

@@ -97,6 +97,19 @@ impl Plan {
             }
             out.push('\n');
         }
+        if !self.findings.is_empty() {
+            let _ = writeln!(out, "{}", style.bold("Preflight"));
+            for finding in &self.findings {
+                let text = finding.to_string();
+                let text = match finding.severity {
+                    crate::Severity::Error => style.red(&text),
+                    crate::Severity::Warning => style.yellow(&text),
+                    crate::Severity::Note => text,
+                };
+                let _ = writeln!(out, "  {text}");
+            }
+            out.push('\n');
+        }
         let summary = self.summary();
         if self.changes.is_empty() {
             out.push_str("No changes: the instance matches the file.\n");
@@ -113,12 +126,22 @@ impl Plan {
                 if summary.requests == 1 { "" } else { "s" },
             );
         }
+        let errors = self.errors().len();
+        if errors > 0 {
+            let _ = writeln!(
+                out,
+                "{} {errors} finding(s) above would make Clerk refuse part of this plan; apply sends nothing until they are resolved.",
+                style.red("Refused:")
+            );
+        }
         out
     }
 
     /// The plan as JSON, in the documented, stable shape `plan --json` prints:
     /// `format_version` (see [`PLAN_JSON_VERSION`]), `in_sync`, `summary`, `changes`,
-    /// `unmanaged`, `steps`, `prune` and `fingerprint`.
+    /// `unmanaged`, `steps`, `prune`, `fingerprint` and, when the preflight found anything,
+    /// `findings` (each with `severity`, `code`, `key`, `location`, `message`, `help`,
+    /// `members`).
     pub fn to_json(&self) -> String {
         let document = PlanDocument {
             format_version: PLAN_JSON_VERSION,

@@ -55,6 +55,12 @@ pub enum StepOutcome {
     },
     /// Not sent, because the apply was interrupted before it could start.
     NotStarted,
+    /// Not sent, because an earlier step was refused by the instance's plan (402): once one
+    /// create is refused for the plan, the others would be too, so apply stops sending.
+    NotAttempted {
+        /// The step answered 402.
+        because_of: usize,
+    },
     /// Still running when the interrupted apply stopped waiting: the change may or may not be
     /// on the instance (applying again reads the instance first, so it finds out).
     Interrupted,
@@ -91,7 +97,7 @@ impl ApplyReport {
             match step.outcome {
                 StepOutcome::Done { .. } => counts.0 += 1,
                 StepOutcome::Failed { .. } | StepOutcome::Interrupted => counts.1 += 1,
-                StepOutcome::Skipped { .. } => counts.2 += 1,
+                StepOutcome::Skipped { .. } | StepOutcome::NotAttempted { .. } => counts.2 += 1,
                 StepOutcome::NotStarted => {}
             }
         }
@@ -117,6 +123,7 @@ impl ApplyReport {
             failed: usize,
             skipped: usize,
             not_started: usize,
+            not_attempted: usize,
         }
         #[derive(Serialize)]
         struct Document<'a> {
@@ -136,6 +143,11 @@ impl ApplyReport {
                 failed,
                 skipped,
                 not_started: self.not_started(),
+                not_attempted: self
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.outcome, StepOutcome::NotAttempted { .. }))
+                    .count(),
             },
             steps: &self.steps,
         };
@@ -191,6 +203,18 @@ impl ApplyReport {
                 StepOutcome::NotStarted => {
                     let _ = writeln!(out, "{} {what}", paint("33", "not started"));
                 }
+                StepOutcome::NotAttempted { because_of } => {
+                    let cause = self
+                        .steps
+                        .get(*because_of)
+                        .map(|s| describe(&s.step.action))
+                        .unwrap_or_else(|| format!("step {because_of}"));
+                    let _ = writeln!(
+                        out,
+                        "{} {what} (not attempted: \"{cause}\" was refused for the instance's plan)",
+                        paint("33", "not sent")
+                    );
+                }
                 StepOutcome::Interrupted => {
                     let _ = writeln!(
                         out,
@@ -219,6 +243,26 @@ impl ApplyReport {
                 "incomplete"
             }
         );
+        let stopped = self.steps.iter().find_map(|s| match s.outcome {
+            StepOutcome::NotAttempted { because_of } => Some(because_of),
+            _ => None,
+        });
+        if let Some(gate) = stopped {
+            let not_sent = self
+                .steps
+                .iter()
+                .filter(|s| matches!(s.outcome, StepOutcome::NotAttempted { .. }))
+                .count();
+            let cause = self
+                .steps
+                .get(gate)
+                .map(|s| describe(&s.step.action))
+                .unwrap_or_else(|| format!("step {gate}"));
+            let _ = writeln!(
+                out,
+                "Stopped: \"{cause}\" was refused with 402, so the instance's plan lacks custom roles; {not_sent} step(s) were not attempted. Enable the feature on the instance's plan, then apply again."
+            );
+        }
         if failed + skipped > 0 {
             out.push_str("Fix the cause and apply again: what is done stays done.\n");
         }

@@ -15,6 +15,8 @@ mod simulator;
 use clerk_rbac_sync::DesiredState;
 use serde_json::Value;
 
+mod preflight;
+
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../clerk-rbac-sync/examples/rbac.toml"

@@ -55,10 +55,14 @@ pub(crate) struct Rules {
     pub custom_roles: bool,
     /// How long a role set replacement takes, in milliseconds.
     pub migration_ms: i64,
+    /// The custom-role and role-set quotas.
+    pub quotas: crate::settings::Quotas,
+    /// The stale-read window, in milliseconds (0: reads see every write at once).
+    pub stale_reads_ms: i64,
 }
 
 /// The whole simulated instance.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) ids: Ids,
@@ -512,6 +516,8 @@ mod tests {
             Rules {
                 custom_roles: true,
                 migration_ms: 0,
+                quotas: crate::settings::Quotas::default(),
+                stale_reads_ms: 0,
             },
             Clock::new(true),
         )
@@ -520,7 +526,7 @@ mod tests {
     #[test]
     fn a_seeded_instance_holds_what_clerk_seeds() {
         let state = seeded();
-        assert_eq!(state.permissions.len(), 8);
+        assert_eq!(state.permissions.len(), SYSTEM_PERMISSIONS.len());
         assert!(
             state
                 .permissions
@@ -528,7 +534,7 @@ mod tests {
                 .all(|p| p.system && p.key.starts_with("org:sys_"))
         );
         let admin = state.roles.by_key("org:admin").unwrap();
-        assert_eq!(admin.permissions.len(), 8);
+        assert_eq!(admin.permissions.len(), SYSTEM_PERMISSIONS.len());
         assert!(State::is_creator_eligible(&admin.permissions));
         let member = state.roles.by_key("org:member").unwrap();
         assert!(!State::is_creator_eligible(&member.permissions));

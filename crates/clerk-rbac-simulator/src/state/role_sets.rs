@@ -85,6 +85,7 @@ impl State {
         now: i64,
     ) -> Result<RoleSet, Failure> {
         self.check_plan()?;
+        self.check_role_set_quota()?;
         check_name(&new.name)?;
         let key = match &new.key {
             Some(key) => {
@@ -423,7 +424,9 @@ mod tests {
             Ids::new(1),
             Rules {
                 custom_roles: true,
+                quotas: crate::settings::Quotas::default(),
                 migration_ms: 0,
+                stale_reads_ms: 0,
             },
             Clock::new(true),
         );

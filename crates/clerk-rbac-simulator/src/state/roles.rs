@@ -36,6 +36,7 @@ impl State {
 
     pub(crate) fn create_role(&mut self, new: CreateRole, now: i64) -> Result<Role, Failure> {
         self.check_plan()?;
+        self.check_custom_role_quota()?;
         check_name(&new.name)?;
         check_role_key(&new.key)?;
         if self.roles.contains_key(&new.key) {

@@ -151,7 +151,7 @@ async fn bodies_that_are_not_json_objects_are_refused() {
         )
         .await;
     assert_eq!((status, code(&answer)), (400, "request_body_invalid"));
-    assert_eq!(sim.snapshot().permissions.len(), 8);
+    assert_eq!(sim.snapshot().permissions.len(), 9);
     still_serving(&raw).await;
 }
 
@@ -383,7 +383,7 @@ async fn garbage_on_the_socket_costs_only_that_connection() {
     drop(stream);
     let raw = Raw::new(&sim);
     still_serving(&raw).await;
-    assert_eq!(sim.snapshot().permissions.len(), 8);
+    assert_eq!(sim.snapshot().permissions.len(), 9);
 }
 
 #[tokio::test]

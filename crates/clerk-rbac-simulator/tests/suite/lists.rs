@@ -37,7 +37,7 @@ async fn the_default_page_is_ten_newest_first_with_ties_in_creation_order() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.total_count, 33);
+    assert_eq!(page.total_count, 34);
     assert_eq!(page.data.len(), 10);
     let expected: Vec<&str> = made.iter().rev().take(10).map(|p| p.key.as_str()).collect();
     assert_eq!(
@@ -54,7 +54,7 @@ async fn the_default_page_is_ten_newest_first_with_ties_in_creation_order() {
         .unwrap();
     assert_eq!(
         tail.data.first().map(|p| p.key.as_str()),
-        Some("org:sys_billing:manage")
+        Some("org:sys_entconns:manage")
     );
     assert_eq!(
         tail.data.last().map(|p| p.key.as_str()),
@@ -252,11 +252,11 @@ async fn thousands_of_permissions_stream_without_loss_or_repeats() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(all.len(), 2_508);
+    assert_eq!(all.len(), 2_509);
     let mut ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 2_508);
+    assert_eq!(ids.len(), 2_509);
     let page = clerk
         .organization_permissions()
         .list()

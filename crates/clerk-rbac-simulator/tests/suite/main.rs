@@ -16,4 +16,5 @@ mod plan;
 mod role_sets;
 mod roles;
 mod seeding;
+mod settings;
 mod snapshots;

@@ -27,7 +27,7 @@ async fn permission_keys_must_read_org_feature_action() {
         );
         assert_eq!(err.clerk_errors()[0].meta["param_name"], "key", "{bad}");
     }
-    assert_eq!(sim.snapshot().permissions.len(), 8, "nothing was created");
+    assert_eq!(sim.snapshot().permissions.len(), 9, "nothing was created");
     let made = permission(&clerk, "org:invoices_2024:read_all").await;
     assert_eq!(made.type_.as_deref(), Some("user"));
     assert_eq!(made.description, "");
@@ -120,7 +120,7 @@ async fn system_permissions_cannot_be_updated_or_deleted() {
     );
     let still = clerk.organization_permissions().get(&id).await.unwrap();
     assert_eq!(still.name, "Read members");
-    assert_eq!(sim.snapshot().permissions.len(), 8);
+    assert_eq!(sim.snapshot().permissions.len(), 9);
 }
 
 #[tokio::test]

@@ -48,7 +48,7 @@ async fn without_custom_roles_every_create_answers_402() {
             snapshot.roles.len(),
             snapshot.role_sets.len()
         ),
-        (8, 2, 1)
+        (9, 2, 1)
     );
     // What the plan includes still works.
     let admin = role_id(&clerk, "org:admin").await;

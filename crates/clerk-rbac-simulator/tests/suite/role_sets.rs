@@ -7,7 +7,7 @@ use clerk_rbac::{
     UpdateRoleSet,
 };
 
-use super::support::{creator_role, refused, role, start};
+use super::support::{builder, creator_role, refused, role, start, start_with};
 
 async fn roles(clerk: &clerk_rbac::Clerk, n: usize) -> Vec<String> {
     let mut keys = Vec::new();
@@ -21,7 +21,8 @@ async fn roles(clerk: &clerk_rbac::Clerk, n: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn a_role_set_holds_one_to_ten_existing_roles_per_call() {
-    let (sim, clerk) = start().await;
+    // More custom roles than Clerk's default quota of ten: raised here.
+    let (sim, clerk) = start_with(builder().max_custom_roles(100)).await;
     let keys = roles(&clerk, 11).await;
     refused(
         clerk

@@ -201,7 +201,7 @@ async fn a_creator_role_keeps_its_required_permissions() {
             .unwrap()
             .permissions
             .len(),
-        8
+        9
     );
     // Another system permission may go.
     let domains = super::support::permission_id(&clerk, "org:sys_domains:read").await;
@@ -210,7 +210,7 @@ async fn a_creator_role_keeps_its_required_permissions() {
         .remove_permission(&admin, &domains)
         .await
         .unwrap();
-    assert_eq!(fewer.permissions.len(), 7);
+    assert_eq!(fewer.permissions.len(), 8);
     assert!(fewer.is_creator_eligible);
 }
 

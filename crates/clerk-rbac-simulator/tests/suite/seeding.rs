@@ -15,7 +15,7 @@ async fn the_system_permissions_are_seeded_as_system() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.total_count, 8);
+    assert_eq!(page.total_count, 9);
     let mut keys: Vec<&str> = page.data.iter().map(|p| p.key.as_str()).collect();
     keys.sort_unstable();
     assert_eq!(
@@ -25,6 +25,7 @@ async fn the_system_permissions_are_seeded_as_system() {
             "org:sys_billing:read",
             "org:sys_domains:manage",
             "org:sys_domains:read",
+            "org:sys_entconns:manage",
             "org:sys_memberships:manage",
             "org:sys_memberships:read",
             "org:sys_profile:delete",
@@ -46,7 +47,7 @@ async fn admin_holds_every_system_permission_and_member_reads_members_and_billin
     assert_eq!(roles.total_count, 2);
     let by_key = |key: &str| roles.data.iter().find(|r| r.key == key).unwrap();
     let admin = by_key("org:admin");
-    assert_eq!(admin.permissions.len(), 8);
+    assert_eq!(admin.permissions.len(), 9);
     assert!(admin.is_creator_eligible);
     let member = by_key("org:member");
     let mut held: Vec<&str> = member.permissions.iter().map(|p| p.key.as_str()).collect();

@@ -127,7 +127,7 @@ async fn a_seeded_copy_does_not_reuse_the_originals_ids() {
     let (copy, copy_clerk) = start_with(builder().seed(5).initial(original.snapshot())).await;
     let second = permission(&copy_clerk, "org:a:two").await;
     assert_ne!(first.id, second.id);
-    assert_eq!(copy.snapshot().permissions.len(), 10);
+    assert_eq!(copy.snapshot().permissions.len(), 11);
 }
 
 #[tokio::test]

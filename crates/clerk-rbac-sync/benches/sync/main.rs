@@ -200,6 +200,8 @@ fn main() {
         let limit = RateLimit::clerk_development();
         let sim = Simulator::builder()
             .rate_limits(RateLimits::clerk())
+            .max_custom_roles(1_000)
+            .max_role_sets(1_000)
             .start()
             .await
             .expect("simulator");

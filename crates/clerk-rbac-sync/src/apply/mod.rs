@@ -20,7 +20,7 @@ use super::{
     plan::{Action, Plan, Step},
     problem::{Problem, Problems},
     report::{ApplyReport, StepOutcome, StepReport},
-    verify::{Ids, verify},
+    verify::Ids,
 };
 
 /// A callback told about each step's progress.
@@ -40,6 +40,10 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// Told when each step starts and ends, for progress displays.
     pub progress: Option<ProgressFn>,
+    /// How long a read-back that does not show a step's change yet is repeated before the step
+    /// counts as failed ([`DEFAULT_READ_BACK_WINDOW`](crate::DEFAULT_READ_BACK_WINDOW)):
+    /// Clerk may answer a read right after a write with the previous value.
+    pub read_back_window: Duration,
     /// Stops the apply early when triggered: no new step starts, running ones get
     /// [`grace`](Self::grace) to finish, and the report says what was not started.
     pub interrupt: Option<Interrupt>,
@@ -55,6 +59,7 @@ impl Default for ApplyOptions {
             migration_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(2),
             progress: None,
+            read_back_window: crate::DEFAULT_READ_BACK_WINDOW,
             interrupt: None,
             grace: Duration::from_secs(30),
         }
@@ -70,6 +75,7 @@ impl fmt::Debug for ApplyOptions {
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
             .field("interrupt", &self.interrupt)
             .field("grace", &self.grace)
+            .field("read_back_window", &self.read_back_window)
             .finish()
     }
 }
@@ -107,6 +113,12 @@ impl ApplyOptions {
     /// Sets [`poll_interval`](Self::poll_interval).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// Sets [`read_back_window`](Self::read_back_window).
+    pub fn read_back_window(mut self, window: Duration) -> Self {
+        self.read_back_window = window;
         self
     }
 
@@ -166,6 +178,21 @@ pub async fn apply(
             return Err(SyncError::Stale(drift));
         }
     }
+    // The preflight, again on what the instance holds now: a plan read from JSON may carry no
+    // findings, or have been made with settings that changed since.
+    let errors: Vec<_> = plan.errors().into_iter().cloned().collect();
+    let errors = if errors.is_empty() {
+        let settings = crate::read_settings(clerk).await;
+        crate::preflight::check(&now, plan, None, settings.as_ref())
+            .into_iter()
+            .filter(|f| f.severity == crate::Severity::Error)
+            .collect()
+    } else {
+        errors
+    };
+    if !errors.is_empty() {
+        return Err(SyncError::Refused(crate::Findings(errors)));
+    }
     Ok(execute(clerk, plan, &now, options).await)
 }
 
@@ -219,6 +246,9 @@ async fn execute(
     }
     let total = plan.steps.len();
     let finished_count = std::sync::atomic::AtomicUsize::new(0);
+    // The first step answered 402 (plus one; 0 while none was): the instance's plan lacks
+    // the feature, so every later create would be refused too; nothing more is sent.
+    let gate = std::sync::atomic::AtomicUsize::new(0);
     let progress = options.progress.clone();
     let graph = Dag::from_edges(plan.steps.iter().map(|s| s.after.iter().copied()));
     let outcomes = dag::walk(
@@ -228,7 +258,28 @@ async fn execute(
         |id| {
             let step = &plan.steps[id];
             let ids = &ids;
-            async move { run_step(clerk, ids, &step.action, options).await }
+            let gate = &gate;
+            async move {
+                let hit = gate.load(std::sync::atomic::Ordering::SeqCst);
+                if hit > 0 {
+                    return Err(StepOutcome::NotAttempted {
+                        because_of: hit - 1,
+                    });
+                }
+                let result = run_step(clerk, ids, &step.action, options).await;
+                if let Err(StepOutcome::Failed {
+                    status: Some(402), ..
+                }) = &result
+                {
+                    let _ = gate.compare_exchange(
+                        0,
+                        id + 1,
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                    );
+                }
+                result
+            }
         },
         |id| {
             if let Some(report) = &progress {
@@ -249,6 +300,7 @@ async fn execute(
         },
     )
     .await;
+    let gate = gate.into_inner();
     ApplyReport {
         steps: plan
             .steps
@@ -256,7 +308,14 @@ async fn execute(
             .zip(&outcomes)
             .map(|(step, outcome)| StepReport {
                 step: step.clone(),
-                outcome: outcome_of(outcome),
+                outcome: match outcome_of(outcome) {
+                    // After a 402 nothing more was sent: a step skipped for another failure
+                    // was not going to be attempted either.
+                    StepOutcome::Skipped { .. } if gate > 0 => StepOutcome::NotAttempted {
+                        because_of: gate - 1,
+                    },
+                    other => other,
+                },
             })
             .collect(),
     }
@@ -314,7 +373,8 @@ async fn run_step(
     match send(clerk, ids, action, options).await {
         Ok(()) => Ok(None),
         Err(Failure::Api(error)) if maybe_done(&error) || already_exists(&error, action) => {
-            match verify(clerk, ids, action).await {
+            match crate::stale::verify_patiently(clerk, ids, action, options.read_back_window).await
+            {
                 Some(true) => {
                     // A retirement that went through still has its migration to wait for.
                     if let Action::RetireRoleSet { set, .. } = action {

@@ -49,6 +49,7 @@ impl Comparison {
             steps: Vec::new(),
             prune: true,
             fingerprint: Fingerprint::default(),
+            findings: Vec::new(),
         };
         let text = shown.render(color);
         // The plan's last line counts requests, which a comparison does not send.

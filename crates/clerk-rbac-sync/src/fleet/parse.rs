@@ -25,6 +25,7 @@ use toml::{
 use crate::{
     DesiredState, SyncError,
     keys::closest,
+    parse::unknown_fields,
     problem::{Location, Problem, Problems},
     source::{index_path, key_path},
     validate,
@@ -285,81 +286,6 @@ fn schema() -> &'static Value {
     })
 }
 
-/// Follows a `$ref` to `#/definitions/...`, and into the non-null branch of an optional.
-fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        return reference
-            .strip_prefix("#/definitions/")
-            .and_then(|name| root["definitions"].get(name))
-            .map_or(schema, |target| resolve(root, target));
-    }
-    for combinator in ["anyOf", "allOf", "oneOf"] {
-        if let Some(branches) = schema.get(combinator).and_then(Value::as_array)
-            && let Some(branch) = branches
-                .iter()
-                .find(|b| b.get("type") != Some(&"null".into()))
-        {
-            return resolve(root, branch);
-        }
-    }
-    schema
-}
-
-/// Reports every key the schema does not allow, with the closest allowed name, and removes it
-/// so that the rest of the file is still checked.
-fn unknown_fields(
-    source: &Source,
-    root: &Value,
-    schema: &Value,
-    prefix: &str,
-    table: &mut DeTable<'_>,
-    problems: &mut Vec<Problem>,
-) {
-    let schema = resolve(root, schema);
-    let properties = schema.get("properties").and_then(Value::as_object);
-    let additional = schema.get("additionalProperties");
-    let mut unknown = Vec::new();
-    for (key, value) in table.iter_mut() {
-        let path = join(prefix, key.get_ref());
-        let child = match (
-            properties.and_then(|p| p.get(key.get_ref().as_ref())),
-            additional,
-        ) {
-            (Some(child), _) => child,
-            (None, Some(Value::Bool(false))) => {
-                let allowed = properties
-                    .into_iter()
-                    .flat_map(|p| p.keys().map(String::as_str));
-                let help = closest(key.get_ref(), allowed)
-                    .map(|suggestion| format!("did you mean `{suggestion}`?"))
-                    .or_else(|| {
-                        let names: Vec<String> = properties
-                            .into_iter()
-                            .flat_map(|p| p.keys().map(|k| format!("`{k}`")))
-                            .collect();
-                        (!names.is_empty()).then(|| format!("expected one of {}", names.join(", ")))
-                    });
-                problems.push(Problem {
-                    location: Some(source.location(key.span().start)),
-                    key: path,
-                    message: format!("unknown field `{}`", key.get_ref()),
-                    help,
-                });
-                unknown.push(key.clone());
-                continue;
-            }
-            (None, Some(child)) if child.is_object() => child,
-            _ => continue,
-        };
-        if let DeValue::Table(inner) = value.get_mut() {
-            unknown_fields(source, root, child, &path, inner, problems);
-        }
-    }
-    for key in &unknown {
-        table.remove(key);
-    }
-}
-
 /// Reads a fleet file: see [`Fleet::load`].
 pub(crate) fn fleet(text: &str, path: &str, base: &Path) -> Result<Fleet, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -387,7 +313,14 @@ pub(crate) fn fleet(text: &str, path: &str, base: &Path) -> Result<Fleet, Proble
     secrets(&source, "", table.get_ref(), &mut problems);
     let mut table = table;
     let schema = schema();
-    unknown_fields(&source, schema, schema, "", table.get_mut(), &mut problems);
+    unknown_fields(
+        &|offset| source.location(offset),
+        schema,
+        schema,
+        "",
+        table.get_mut(),
+        &mut problems,
+    );
 
     let file = match FleetFile::deserialize(toml::de::Deserializer::from(table)) {
         Ok(file) => file,

@@ -74,13 +74,17 @@ pub fn plan(
     };
     let mut changes = planner.changes;
     changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-    Ok(Plan {
+    let mut plan = Plan {
         changes,
         unmanaged: planner.unmanaged,
         steps,
         prune: options.prune,
         fingerprint: Fingerprint::of(observed),
-    })
+        findings: Vec::new(),
+    };
+    plan.findings =
+        crate::preflight::check(observed, &plan, Some(desired), options.settings.as_ref());
+    Ok(plan)
 }
 
 /// Steps under construction: the actions, numbered as added, and the graph of what waits for

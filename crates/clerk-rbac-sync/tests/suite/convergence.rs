@@ -23,7 +23,7 @@ const CREATOR: [&str; 3] = [
     "org:sys_memberships:read",
     "org:sys_profile:delete",
 ];
-const SYSTEM: [&str; 8] = [
+const SYSTEM: [&str; 9] = [
     "org:sys_profile:manage",
     "org:sys_profile:delete",
     "org:sys_memberships:read",
@@ -32,12 +32,17 @@ const SYSTEM: [&str; 8] = [
     "org:sys_domains:manage",
     "org:sys_billing:read",
     "org:sys_billing:manage",
+    "org:sys_entconns:manage",
 ];
 const T: i64 = 1_767_225_600_000;
 
 /// A random starting instance, as a snapshot of the simulator's seeded instance plus
 /// permissions, roles, role sets and members.
-fn starting_instance(rng: &mut fastrand::Rng, base: &Value, permissions: usize) -> Value {
+pub(super) fn starting_instance(
+    rng: &mut fastrand::Rng,
+    base: &Value,
+    permissions: usize,
+) -> Value {
     let mut snapshot = base.clone();
     let mut custom = Vec::new();
     for i in 0..permissions {
@@ -110,7 +115,7 @@ fn pick(rng: &mut fastrand::Rng, items: &[String]) -> Option<String> {
 }
 
 /// A random desired state derived from what the instance holds, and whether to prune.
-fn desired_state(
+pub(super) fn desired_state(
     rng: &mut fastrand::Rng,
     start: &DesiredState,
     serial: &mut usize,
@@ -516,6 +521,9 @@ fn quick() -> sync::ApplyOptions {
 async fn fast_simulator() -> Simulator {
     Simulator::builder()
         .rate_limits(RateLimits::off())
+        // Convergence, not quotas, is tested here (`preflight_property` covers those).
+        .max_custom_roles(1_000)
+        .max_role_sets(1_000)
         .migration_duration(Duration::from_millis(15))
         .start()
         .await

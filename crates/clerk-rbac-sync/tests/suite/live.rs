@@ -10,10 +10,13 @@ use clerk_rbac_simulator::{RateLimits, RecordedRequest, Simulator, Snapshot};
 use clerk_rbac_sync::{self as sync, ApplyOptions, ApplyReport, DesiredState, Plan, PlanOptions};
 use serde_json::{Value, json};
 
-/// A simulator with no rate limit and quick migrations.
+/// A simulator with no rate limit, quick migrations, and room for more custom roles and role
+/// sets than Clerk's default quotas (the preflight's tests set their own).
 pub async fn simulator() -> Simulator {
     Simulator::builder()
         .rate_limits(RateLimits::off())
+        .max_custom_roles(1_000)
+        .max_role_sets(1_000)
         .migration_duration(Duration::from_millis(60))
         .start()
         .await

@@ -18,5 +18,8 @@ mod requests;
 
 mod convergence;
 
+mod preflight;
+mod preflight_property;
+
 mod fleet;
 mod fleet_saved;

@@ -45,6 +45,7 @@ fn body(request: &RecordedRequest) -> Value {
 async fn recording_simulator() -> Simulator {
     Simulator::builder()
         .rate_limits(RateLimits::off())
+        .max_custom_roles(1_000)
         .migration_duration(Duration::from_millis(30))
         .record_exchanges(true)
         .start()
@@ -235,6 +236,7 @@ async fn apply_stays_within_the_rate_limit_and_never_meets_a_429() {
     let window = Duration::from_millis(500);
     let sim = Simulator::builder()
         .rate_limits(RateLimits::new(20, 200, window))
+        .max_custom_roles(1_000)
         .migration_duration(Duration::from_millis(30))
         .start()
         .await
