@@ -294,7 +294,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Writes beside the file, then renames: a run stopped half-way never leaves half a plan.
-fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     std::fs::write(&temporary, text)

@@ -10,7 +10,7 @@ use std::{ffi::OsString, path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Parser, Subcommand};
 use clerk_rbac_sync::{
     ApplyOptions, PlanOptions, Progress, describe,
-    fleet::{self, Fleet, FleetEvent, FleetOptions, FleetPlan, TargetOutcome},
+    fleet::{self, Fleet, FleetEvent, FleetOptions, FleetPlan, SavedFleetPlan, TargetOutcome},
 };
 
 use crate::{CliError, args::ColorChoice, output};
@@ -72,6 +72,10 @@ pub enum FleetCommand {
         /// Exit 2 when some target has changes (0 none, 1 error)
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save every target's plan to this file, for `clerk-rbac apply --fleet FLEET
+        /// PLAN` to carry out exactly
+        #[arg(short = 'o', long = "out", value_name = "PLAN")]
+        out: Option<PathBuf>,
     },
 
     /// Exit 0 when every target matches its description, 2 naming the drifted ones, 1 when
@@ -82,8 +86,13 @@ pub enum FleetCommand {
         prune: bool,
     },
 
-    /// Apply every target's plan, stage by stage (shows the plans and asks first)
+    /// Apply every target's plan, stage by stage, or carry out a fleet plan saved by `plan
+    /// --fleet FLEET -o PLAN` (shows the plans and asks first)
     Apply {
+        /// A saved fleet plan; each target is refused (nothing sent to it) if its instance
+        /// changed since or is not the one planned
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
         /// Apply without asking (needed when stdin is not a terminal)
         #[arg(short, long)]
         yes: bool,
@@ -200,6 +209,7 @@ async fn run(cli: FleetCli) -> Result<u8, CliError> {
         FleetCommand::Plan {
             prune,
             detailed_exitcode,
+            out,
         } => {
             let plans = plan(
                 &fleet,
@@ -211,6 +221,21 @@ async fn run(cli: FleetCli) -> Result<u8, CliError> {
                 say!("{}", plans.to_json());
             } else {
                 say!("{}", plans.render(color));
+            }
+            if let Some(out) = out {
+                let saved = SavedFleetPlan::new(&plans)?;
+                crate::commands::write_atomically(&out, &saved.to_json())?;
+                let message = format!(
+                    "Saved these {} plans to {1}. Review them, then `clerk-rbac apply --fleet {2} {1}` carries out exactly these steps on each target, or nothing on a target whose instance changed.",
+                    saved.targets.len(),
+                    out.display(),
+                    path.display()
+                );
+                if cli.json {
+                    complain!("{message}");
+                } else {
+                    sayln!("\n{message}");
+                }
             }
             Ok(plans.plan_exit_code(detailed_exitcode))
         }
@@ -254,6 +279,7 @@ async fn run(cli: FleetCli) -> Result<u8, CliError> {
             Ok(plans.check_exit_code())
         }
         FleetCommand::Apply {
+            plan: saved,
             yes,
             prune,
             migration_timeout,
@@ -261,7 +287,23 @@ async fn run(cli: FleetCli) -> Result<u8, CliError> {
             let options = options.plan(PlanOptions::new().prune(prune)).apply(
                 ApplyOptions::new().migration_timeout(Duration::from_secs(migration_timeout)),
             );
-            let plans = plan(&fleet, &cli.targets, options.clone()).await?;
+            let plans = match saved {
+                Some(saved) => {
+                    if prune {
+                        return Err(CliError::new(
+                            "--prune is decided when the plan is made (`plan --fleet FLEET --prune -o PLAN`); a saved plan is applied as it is",
+                        ));
+                    }
+                    let text = std::fs::read_to_string(&saved)
+                        .map_err(|e| CliError::new(format!("{}: {e}", saved.display())))?;
+                    SavedFleetPlan::from_json(&text)?.to_fleet_plan(
+                        &fleet,
+                        &cli.targets,
+                        &options,
+                    )?
+                }
+                None => plan(&fleet, &cli.targets, options.clone()).await?,
+            };
             if !cli.json {
                 say!("{}", plans.render(color));
             }
@@ -356,6 +398,8 @@ fn combined(plans: &FleetPlan, report: &fleet::FleetReport) -> String {
 mod tests {
     use clap::CommandFactory;
 
+    use std::path::Path;
+
     use super::*;
 
     fn args(line: &[&str]) -> Vec<OsString> {
@@ -391,5 +435,24 @@ mod tests {
             FleetCli::try_parse_from(args(&["--fleet", "f", "diff", "staging", "prod"])).unwrap();
         assert!(matches!(cli.command, FleetCommand::Diff { .. }));
         assert!(FleetCli::try_parse_from(args(&["plan", "--fleet", "f", "rbac.toml"])).is_err());
+    }
+
+    #[test]
+    fn plans_are_saved_with_out_and_applied_from_a_file() {
+        let cli =
+            FleetCli::try_parse_from(args(&["plan", "--fleet", "f", "-o", "p.json"])).unwrap();
+        assert!(
+            matches!(cli.command, FleetCommand::Plan { out: Some(out), .. } if out == Path::new("p.json"))
+        );
+        let cli =
+            FleetCli::try_parse_from(args(&["apply", "--fleet", "f", "p.json", "--yes"])).unwrap();
+        assert!(
+            matches!(cli.command, FleetCommand::Apply { plan: Some(plan), yes: true, .. } if plan == Path::new("p.json"))
+        );
+        let cli = FleetCli::try_parse_from(args(&["apply", "--fleet", "f"])).unwrap();
+        assert!(matches!(
+            cli.command,
+            FleetCommand::Apply { plan: None, .. }
+        ));
     }
 }

@@ -35,12 +35,16 @@
 //! parallel, a later stage started only when every target of the earlier ones ended well) and
 //! [`compare`] (how one live target differs from another). One target's failure is reported
 //! for that target and hides nothing of the others.
+//!
+//! [`SavedFleetPlan`] keeps every target's plan in one file for review and turns it back into a
+//! [`FleetPlan`] for [`apply`], each target bound to its instance and to what its plan saw.
 
 mod compare;
 mod overlay;
 mod parse;
 mod render;
 mod run;
+mod saved;
 
 use std::{
     collections::BTreeMap,
@@ -58,6 +62,7 @@ pub use run::{
     EnvFn, FleetEvent, FleetEventFn, FleetOptions, FleetPlan, FleetReport, KeyKind, TargetError,
     TargetErrorKind, TargetOutcome, TargetPlan, TargetReport, Totals, apply, estimate, plan,
 };
+pub use saved::{SAVED_FLEET_PLAN_FORMAT, SAVED_FLEET_PLAN_VERSION, SavedFleetPlan};
 
 /// The stage order a fleet file that names no `stages` gets.
 pub const DEFAULT_STAGES: [&str; 3] = ["development", "staging", "production"];

@@ -14,7 +14,7 @@ use super::{EXAMPLE, path, run, simulator, temp_dir};
 
 /// Writes a fleet of `targets` (name, stage, api_url) following a copy of the example file;
 /// `extra` goes at the end (overlays).
-fn fleet_file(dir: &Path, targets: &[(&str, &str, &str)], extra: &str) -> String {
+pub(super) fn fleet_file(dir: &Path, targets: &[(&str, &str, &str)], extra: &str) -> String {
     std::fs::copy(EXAMPLE, dir.join("rbac.toml")).unwrap();
     let mut text = String::new();
     for (name, stage, url) in targets {
@@ -190,7 +190,7 @@ async fn plan_apply_check_show_and_diff_on_a_fleet_of_simulators() {
     );
 }
 
-async fn futures_join(n: usize) -> Vec<Simulator> {
+pub(super) async fn futures_join(n: usize) -> Vec<Simulator> {
     let mut sims = Vec::new();
     for _ in 0..n {
         sims.push(simulator().await);

@@ -442,3 +442,4 @@ async fn a_reader_that_goes_away_is_no_panic() {
 }
 
 mod fleet;
+mod fleet_saved;

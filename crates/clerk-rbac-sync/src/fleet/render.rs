@@ -109,6 +109,7 @@ fn kind_word(error: &super::TargetError) -> &'static str {
         super::TargetErrorKind::Read => "read",
         super::TargetErrorKind::Refused => "refused",
         super::TargetErrorKind::Stale => "stale",
+        super::TargetErrorKind::ForeignTarget => "foreign target",
     }
 }
 

@@ -11,7 +11,7 @@ use clerk_rbac::{Clerk, RateLimit, rules};
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
-use crate::{ApplyOptions, ApplyReport, Plan, PlanOptions, Progress, SyncError};
+use crate::{ApplyOptions, ApplyReport, Plan, PlanOptions, Progress, SyncError, Target};
 
 use super::{Fleet, FleetTarget, parse::mask_secrets};
 
@@ -151,6 +151,9 @@ pub enum TargetErrorKind {
     Refused,
     /// The instance changed since the plan; nothing was changed.
     Stale,
+    /// A saved plan was made for another instance (another API host, or a test key where
+    /// the plan had a live one, or the reverse); nothing was sent.
+    ForeignTarget,
 }
 
 /// One target's failure, said so that a person can act on it. Never holds a secret key.
@@ -176,10 +179,11 @@ impl TargetError {
         }
     }
 
-    fn from_sync(error: &SyncError) -> Self {
+    pub(crate) fn from_sync(error: &SyncError) -> Self {
         let kind = match error {
             SyncError::Read(_) => TargetErrorKind::Read,
             SyncError::Stale(_) => TargetErrorKind::Stale,
+            SyncError::ForeignTarget { .. } => TargetErrorKind::ForeignTarget,
             _ => TargetErrorKind::Refused,
         };
         TargetError::new(kind, error.to_string())
@@ -206,9 +210,14 @@ pub struct TargetPlan {
     pub result: Result<Plan, TargetError>,
     /// How long the plan took to make.
     pub elapsed: Duration,
+    /// The instance the plan was made for (API host, test or live key), when the key was
+    /// found: what a saved fleet plan binds this target's plan to.
+    pub binding: Option<Target>,
+    /// The desired-state file the target follows, as found from the fleet file.
+    pub file: Option<String>,
     /// The client the plan was made with; apply goes on with it, so that its rate limit
     /// counts the plan's reads too.
-    client: Option<Clerk>,
+    pub(crate) client: Option<Clerk>,
 }
 
 impl TargetPlan {
@@ -344,6 +353,17 @@ pub(crate) fn connect_target(
     Ok((clerk, kind, limit))
 }
 
+/// What a saved plan for `target` is bound to: its API host and the kind of its key (nothing
+/// more of the key), or `None` when its variable holds no key.
+pub(crate) fn binding(target: &FleetTarget, env: &EnvFn) -> Option<Target> {
+    let key = env(&target.secret_key_env)?;
+    let url = target
+        .api_url
+        .as_deref()
+        .unwrap_or(clerk_rbac::DEFAULT_BASE_URL);
+    Some(Target::new(url, &key))
+}
+
 async fn plan_target(target: &FleetTarget, options: &FleetOptions) -> TargetPlan {
     let started = Instant::now();
     let mut planned = TargetPlan {
@@ -355,11 +375,14 @@ async fn plan_target(target: &FleetTarget, options: &FleetOptions) -> TargetPlan
         rate_limit: None,
         result: Err(TargetError::new(TargetErrorKind::Configuration, "")),
         elapsed: Duration::ZERO,
+        binding: None,
+        file: Some(target.file.display().to_string()),
         client: None,
     };
     match connect_target(target, &options.env) {
         Err(e) => planned.result = Err(e),
         Ok((clerk, kind, limit)) => {
+            planned.binding = binding(target, &options.env);
             planned.key = Some(kind);
             planned.rate_limit = Some(limit);
             planned.result = crate::plan(&clerk, &target.desired, &options.plan)

@@ -24,7 +24,7 @@ fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("clerk-rbac-fleet-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -256,13 +256,13 @@ fn an_unknown_target_name_gets_a_suggestion() {
 // --- Many simulated instances ---------------------------------------------------------------
 
 /// One simulator per target, its key in a variable of the test's own environment.
-struct Instances {
-    sims: HashMap<String, Simulator>,
-    env: HashMap<String, String>,
+pub(crate) struct Instances {
+    pub(crate) sims: HashMap<String, Simulator>,
+    pub(crate) env: HashMap<String, String>,
 }
 
 impl Instances {
-    async fn start(names: &[&str]) -> Instances {
+    pub(crate) async fn start(names: &[&str]) -> Instances {
         let mut sims = HashMap::new();
         let mut env = HashMap::new();
         for name in names {
@@ -278,7 +278,7 @@ impl Instances {
         Instances { sims, env }
     }
 
-    fn options(&self) -> FleetOptions {
+    pub(crate) fn options(&self) -> FleetOptions {
         let env = self.env.clone();
         FleetOptions::new()
             .env(move |name| env.get(name).cloned())
@@ -290,7 +290,7 @@ impl Instances {
     }
 
     /// How many requests that change something each instance was sent.
-    fn changes(&self, name: &str) -> usize {
+    pub(crate) fn changes(&self, name: &str) -> usize {
         self.sims[name]
             .requests()
             .iter()
@@ -305,7 +305,11 @@ fn var(name: &str) -> String {
 
 /// A fleet file with one target per `(name, stage, overlay)`, each on its simulator (or at
 /// `api_url` when given in the overlay slot as `@url`).
-fn write_fleet(dir: &Path, instances: &Instances, targets: &[(&str, &str, &str)]) -> Fleet {
+pub(crate) fn write_fleet(
+    dir: &Path,
+    instances: &Instances,
+    targets: &[(&str, &str, &str)],
+) -> Fleet {
     std::fs::write(dir.join("rbac.toml"), SHARED).unwrap();
     let mut text = String::from("stages = [\"development\", \"staging\", \"production\"]\n");
     for (name, stage, extra) in targets {

@@ -22,3 +22,4 @@ mod preflight;
 mod preflight_property;
 
 mod fleet;
+mod fleet_saved;
