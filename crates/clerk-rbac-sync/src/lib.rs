@@ -165,3 +165,9 @@ struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/rbac-as-code.md")]
 struct ManualExamples;
+
+/// The CI manual (`docs/ci.md`), read as doc tests like the other manuals, so that a code block
+/// there that is not labelled as a shell or YAML block fails the tests instead of rotting.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/ci.md")]
+struct CiManual;
