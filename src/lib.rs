@@ -110,6 +110,7 @@ mod resources;
 mod retry;
 pub mod rules;
 
+pub use call::CallFuture;
 pub use client::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Clerk, ClerkBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{ApiError, BodyError, DecodeError, Error, Result};

@@ -6,7 +6,10 @@ use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Clerk, Error, Permission, Result, Role, RoleSet};
+use crate::{
+    Clerk, Error, Permission, Result, Role, RoleSet,
+    call::{CallFuture, boxed},
+};
 
 /// The most items Clerk returns in one page.
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -99,10 +102,7 @@ pub(crate) mod sealed {
     /// The generated list operation behind each listable resource. Items are plain data, so
     /// streams of them can move between tasks.
     pub trait Sealed: Sized + Send + Unpin + 'static {
-        fn fetch(
-            clerk: &Clerk,
-            params: &ListParams,
-        ) -> impl Future<Output = Result<Page<Self>>> + Send;
+        fn fetch<'a>(clerk: &'a Clerk, params: &'a ListParams) -> CallFuture<'a, Page<Self>>;
     }
 }
 
@@ -111,11 +111,13 @@ macro_rules! listable {
     ($($item:ty => $operation:ident,)+) => {$(
         impl Listable for $item {}
         impl sealed::Sealed for $item {
-            async fn fetch(clerk: &Clerk, p: &ListParams) -> Result<Page<Self>> {
-                let (order_by, query) = (p.order_by.as_deref(), p.query.as_deref());
-                clerk
-                    .send(|api| Box::pin(api.$operation(p.limit, p.offset, order_by, query)))
-                    .await
+            fn fetch<'a>(clerk: &'a Clerk, p: &'a ListParams) -> CallFuture<'a, Page<Self>> {
+                boxed(async move {
+                    let (order_by, query) = (p.order_by.as_deref(), p.query.as_deref());
+                    clerk
+                        .send(|api| Box::pin(api.$operation(p.limit, p.offset, order_by, query)))
+                        .await
+                })
             }
         }
     )+};

@@ -2,14 +2,17 @@
 //! checks its path IDs, and hands [`Clerk::send`] a closure that makes one attempt of one
 //! generated operation; `send` runs the attempts and maps errors the same way for all of them.
 //!
-//! The handles are `Copy` and their methods take them by value, so a returned future borrows
-//! only the [`Clerk`] and the IDs: fan-out, `join!` and `FuturesUnordered` work with the obvious
-//! code (see [`OrganizationRoles::get`]).
+//! The handles are `Copy` and their methods take them by value, and the IDs are checked and
+//! copied when the method is called, so a returned [`CallFuture`] borrows only the [`Clerk`]:
+//! fan-out, `join!` and `FuturesUnordered` work with the obvious code (see
+//! [`OrganizationRoles::get`]).
 
 use crate::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List,
-    OrganizationSettings, Permission, ReplaceRole, ReplaceRoleSet, Result, Role, RoleSet,
-    UpdatePermission, UpdateRole, UpdateRoleSet, path::segment,
+    OrganizationSettings, Permission, ReplaceRole, ReplaceRoleSet, Role, RoleSet, UpdatePermission,
+    UpdateRole, UpdateRoleSet,
+    call::{CallFuture, boxed},
+    path::segment,
 };
 
 impl Clerk {
@@ -40,7 +43,7 @@ pub struct Instance<'c> {
     clerk: &'c Clerk,
 }
 
-impl Instance<'_> {
+impl<'c> Instance<'c> {
     /// Reads the instance's organization settings: how many roles and role sets Clerk lets it
     /// hold, and the roles and role set it gives organizations' creators, people joining through
     /// a verified domain, and new organizations. The roles the settings name cannot be deleted.
@@ -56,10 +59,12 @@ impl Instance<'_> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn organization_settings(self) -> Result<OrganizationSettings> {
-        self.clerk
-            .send(|api| Box::pin(api.get_instance_organization_settings()))
-            .await
+    pub fn organization_settings(self) -> CallFuture<'c, OrganizationSettings> {
+        boxed(async move {
+            self.clerk
+                .send(|api| Box::pin(api.get_instance_organization_settings()))
+                .await
+        })
     }
 }
 
@@ -98,11 +103,14 @@ impl<'c> OrganizationPermissions<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get(self, permission_id: &str) -> Result<Permission> {
-        let id = segment("permission_id", permission_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.get_organization_permission(id)))
-            .await
+    pub fn get(self, permission_id: &str) -> CallFuture<'c, Permission> {
+        let id = segment("permission_id", permission_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.get_organization_permission(id)))
+                .await
+        })
     }
 
     /// Creates a permission. Its key has the form `org:<feature>:<action>`; keys starting with
@@ -119,10 +127,12 @@ impl<'c> OrganizationPermissions<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create(self, permission: CreatePermission) -> Result<Permission> {
-        self.clerk
-            .send(|api| Box::pin(api.create_organization_permission(&permission)))
-            .await
+    pub fn create(self, permission: CreatePermission) -> CallFuture<'c, Permission> {
+        boxed(async move {
+            self.clerk
+                .send(|api| Box::pin(api.create_organization_permission(&permission)))
+                .await
+        })
     }
 
     /// Changes the fields set in `changes`. System permissions cannot be changed.
@@ -135,15 +145,18 @@ impl<'c> OrganizationPermissions<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn update(
+    pub fn update(
         self,
         permission_id: &str,
         changes: UpdatePermission,
-    ) -> Result<Permission> {
-        let id = segment("permission_id", permission_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.update_organization_permission(id, &changes)))
-            .await
+    ) -> CallFuture<'c, Permission> {
+        let id = segment("permission_id", permission_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.update_organization_permission(id, &changes)))
+                .await
+        })
     }
 
     /// Deletes a permission. System permissions cannot be deleted.
@@ -155,15 +168,18 @@ impl<'c> OrganizationPermissions<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn delete(self, permission_id: &str) -> Result<DeletedObject> {
-        let id = segment("permission_id", permission_id)?;
-        self.clerk
-            .send_deletion(
-                |api| Box::pin(api.delete_organization_permission(id)),
-                "permission",
-                id,
-            )
-            .await
+    pub fn delete(self, permission_id: &str) -> CallFuture<'c, DeletedObject> {
+        let id = segment("permission_id", permission_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send_deletion(
+                    |api| Box::pin(api.delete_organization_permission(id)),
+                    "permission",
+                    id,
+                )
+                .await
+        })
     }
 }
 
@@ -193,7 +209,7 @@ impl<'c> OrganizationRoles<'c> {
 
     /// Fetches one role, with its permissions, by ID.
     ///
-    /// The returned future borrows only the client and the ID, so several can run at once:
+    /// The returned future borrows only the client, so several can run at once:
     ///
     /// ```no_run
     /// # async fn demo(clerk: clerk_rbac::Clerk) -> clerk_rbac::Result<()> {
@@ -216,11 +232,14 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get(self, role_id: &str) -> Result<Role> {
-        let id = segment("organization_role_id", role_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.get_organization_role(id)))
-            .await
+    pub fn get(self, role_id: &str) -> CallFuture<'c, Role> {
+        let id = segment("organization_role_id", role_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.get_organization_role(id)))
+                .await
+        })
     }
 
     /// Creates a role, with the permissions (by ID) it holds from the start.
@@ -239,10 +258,12 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create(self, role: CreateRole) -> Result<Role> {
-        self.clerk
-            .send(|api| Box::pin(api.create_organization_role(&role)))
-            .await
+    pub fn create(self, role: CreateRole) -> CallFuture<'c, Role> {
+        boxed(async move {
+            self.clerk
+                .send(|api| Box::pin(api.create_organization_role(&role)))
+                .await
+        })
     }
 
     /// Changes the fields touched in `changes`; a new key carries over to organization settings
@@ -257,11 +278,14 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn update(self, role_id: &str, changes: UpdateRole) -> Result<Role> {
-        let id = segment("organization_role_id", role_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.update_organization_role(id, &changes)))
-            .await
+    pub fn update(self, role_id: &str, changes: UpdateRole) -> CallFuture<'c, Role> {
+        let id = segment("organization_role_id", role_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.update_organization_role(id, &changes)))
+                .await
+        })
     }
 
     /// Deletes a role. Clerk refuses while the role is in use (members, invitations, or as a
@@ -276,11 +300,14 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn delete(self, role_id: &str) -> Result<DeletedObject> {
-        let id = segment("organization_role_id", role_id)?;
-        self.clerk
-            .send_deletion(|api| Box::pin(api.delete_organization_role(id)), "role", id)
-            .await
+    pub fn delete(self, role_id: &str) -> CallFuture<'c, DeletedObject> {
+        let id = segment("organization_role_id", role_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send_deletion(|api| Box::pin(api.delete_organization_role(id)), "role", id)
+                .await
+        })
     }
 
     /// Gives the role a permission; returns the updated role. Clerk answers 409 when the role
@@ -293,12 +320,16 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn assign_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
-        let role = segment("organization_role_id", role_id)?;
-        let permission = segment("permission_id", permission_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.assign_permission_to_organization_role(role, permission)))
-            .await
+    pub fn assign_permission(self, role_id: &str, permission_id: &str) -> CallFuture<'c, Role> {
+        let role = segment("organization_role_id", role_id).map(str::to_owned);
+        let permission = segment("permission_id", permission_id).map(str::to_owned);
+        boxed(async move {
+            let role = &role?;
+            let permission = &permission?;
+            self.clerk
+                .send(|api| Box::pin(api.assign_permission_to_organization_role(role, permission)))
+                .await
+        })
     }
 
     /// Takes a permission from the role; returns the updated role.
@@ -310,12 +341,18 @@ impl<'c> OrganizationRoles<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn remove_permission(self, role_id: &str, permission_id: &str) -> Result<Role> {
-        let role = segment("organization_role_id", role_id)?;
-        let permission = segment("permission_id", permission_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.remove_permission_from_organization_role(role, permission)))
-            .await
+    pub fn remove_permission(self, role_id: &str, permission_id: &str) -> CallFuture<'c, Role> {
+        let role = segment("organization_role_id", role_id).map(str::to_owned);
+        let permission = segment("permission_id", permission_id).map(str::to_owned);
+        boxed(async move {
+            let role = &role?;
+            let permission = &permission?;
+            self.clerk
+                .send(|api| {
+                    Box::pin(api.remove_permission_from_organization_role(role, permission))
+                })
+                .await
+        })
     }
 }
 
@@ -356,9 +393,12 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get(self, key_or_id: &str) -> Result<RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk.send(|api| Box::pin(api.get_role_set(id))).await
+    pub fn get(self, key_or_id: &str) -> CallFuture<'c, RoleSet> {
+        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk.send(|api| Box::pin(api.get_role_set(id))).await
+        })
     }
 
     /// Creates a role set from at most 10 role keys (add more with
@@ -373,10 +413,12 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create(self, role_set: CreateRoleSet) -> Result<RoleSet> {
-        self.clerk
-            .send(|api| Box::pin(api.create_role_set(&role_set)))
-            .await
+    pub fn create(self, role_set: CreateRoleSet) -> CallFuture<'c, RoleSet> {
+        boxed(async move {
+            self.clerk
+                .send(|api| Box::pin(api.create_role_set(&role_set)))
+                .await
+        })
     }
 
     /// Changes the fields touched in `changes`.
@@ -389,11 +431,14 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> Result<RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.update_role_set(id, &changes)))
-            .await
+    pub fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> CallFuture<'c, RoleSet> {
+        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.update_role_set(id, &changes)))
+                .await
+        })
     }
 
     /// Adds at most 10 roles to the set, optionally making one of them the default or creator
@@ -409,11 +454,14 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn add_roles(self, key_or_id: &str, roles: AddRoles) -> Result<RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.add_roles_to_role_set(id, &roles)))
-            .await
+    pub fn add_roles(self, key_or_id: &str, roles: AddRoles) -> CallFuture<'c, RoleSet> {
+        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.add_roles_to_role_set(id, &roles)))
+                .await
+        })
     }
 
     /// Removes one role from the set, moving the members who hold it to another role of the
@@ -429,11 +477,18 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn replace_role(self, key_or_id: &str, replacement: ReplaceRole) -> Result<RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send(|api| Box::pin(api.replace_role_in_role_set(id, &replacement)))
-            .await
+    pub fn replace_role(
+        self,
+        key_or_id: &str,
+        replacement: ReplaceRole,
+    ) -> CallFuture<'c, RoleSet> {
+        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send(|api| Box::pin(api.replace_role_in_role_set(id, &replacement)))
+                .await
+        })
     }
 
     /// Retires the whole role set in favour of another: its organizations migrate there (in
@@ -449,18 +504,21 @@ impl<'c> RoleSets<'c> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn replace(
+    pub fn replace(
         self,
         key_or_id: &str,
         replacement: ReplaceRoleSet,
-    ) -> Result<DeletedObject> {
-        let id = segment("role_set_key_or_id", key_or_id)?;
-        self.clerk
-            .send_deletion(
-                |api| Box::pin(api.replace_role_set(id, &replacement)),
-                "role_set",
-                id,
-            )
-            .await
+    ) -> CallFuture<'c, DeletedObject> {
+        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
+        boxed(async move {
+            let id = &id?;
+            self.clerk
+                .send_deletion(
+                    |api| Box::pin(api.replace_role_set(id, &replacement)),
+                    "role_set",
+                    id,
+                )
+                .await
+        })
     }
 }
