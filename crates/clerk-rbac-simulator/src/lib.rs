@@ -65,7 +65,9 @@ mod wire;
 
 use std::{
     collections::HashMap,
+    future::Future,
     net::{IpAddr, Ipv4Addr, SocketAddr},
+    pin::Pin,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
@@ -328,7 +330,15 @@ impl SimulatorBuilder {
     ///
     /// Fails if the port cannot be bound, or (as `InvalidData`) if the
     /// [`initial`](SimulatorBuilder::initial) snapshot is not consistent.
-    pub async fn start(self) -> std::io::Result<Simulator> {
+    pub fn start(self) -> impl Future<Output = std::io::Result<Simulator>> + Send {
+        // Boxed here, behind `dyn Future`, so that the server this spawns is compiled in this
+        // crate once, not again in every crate that awaits the start.
+        let start: Pin<Box<dyn Future<Output = std::io::Result<Simulator>> + Send>> =
+            Box::pin(self.start_serving());
+        start
+    }
+
+    async fn start_serving(self) -> std::io::Result<Simulator> {
         let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         let start = Start {
             seed,

@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, fmt};
 
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use clerk_rbac::{Clerk, Permission, Role, RoleSet, RoleSetType};
@@ -311,14 +312,19 @@ fn sort_dedup<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> (&K, &K)) {
 
 /// Reads every permission, role and role set of the instance: the three lists at once, each
 /// page by page with several pages in flight.
-pub async fn read(clerk: &Clerk) -> clerk_rbac::Result<Instance> {
-    let (permissions, roles, role_sets) = futures::future::try_join3(
-        clerk.organization_permissions().list().collect_all(),
-        clerk.organization_roles().list().collect_all(),
-        clerk.role_sets().list().collect_all(),
-    )
-    .await?;
-    Ok(Instance::from_api(permissions, roles, role_sets))
+pub fn read<'a>(
+    clerk: &'a Clerk,
+) -> impl Future<Output = clerk_rbac::Result<Instance>> + Send + 'a {
+    async move {
+        let (permissions, roles, role_sets) = futures::future::try_join3(
+            clerk.organization_permissions().list().collect_all(),
+            clerk.organization_roles().list().collect_all(),
+            clerk.role_sets().list().collect_all(),
+        )
+        .await?;
+        Ok(Instance::from_api(permissions, roles, role_sets))
+    }
+    .boxed()
 }
 
 #[cfg(test)]

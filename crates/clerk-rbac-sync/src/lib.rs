@@ -78,6 +78,7 @@ pub use settings::read_settings;
 pub use stale::DEFAULT_READ_BACK_WINDOW;
 
 use clerk_rbac::Clerk;
+use futures::FutureExt;
 
 /// The example desired-state file shipped with this crate (`examples/rbac.toml`): an invoicing
 /// app's permissions, roles and role sets, what `clerk-rbac demo` plans and applies.
@@ -86,29 +87,34 @@ pub const EXAMPLE_FILE: &str = include_str!("../examples/rbac.toml");
 /// Reads the instance and describes everything it holds (system permissions and role sets
 /// being retired left out) as a desired state; planning it against the same instance finds
 /// nothing to do.
-pub async fn export(clerk: &Clerk) -> Result<DesiredState, SyncError> {
-    Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired())
+pub fn export<'a>(
+    clerk: &'a Clerk,
+) -> impl Future<Output = Result<DesiredState, SyncError>> + Send + 'a {
+    async move { Ok(read(clerk).await.map_err(SyncError::Read)?.to_desired()) }.boxed()
 }
 
 /// Reads the instance and plans `desired` against it; sends nothing that changes anything.
-pub async fn plan(
-    clerk: &Clerk,
-    desired: &DesiredState,
-    options: &PlanOptions,
-) -> Result<Plan, SyncError> {
-    let observed = read(clerk).await.map_err(SyncError::Read)?;
-    if options.settings.is_some() {
-        return planner::plan(&observed, desired, options);
+pub fn plan<'a>(
+    clerk: &'a Clerk,
+    desired: &'a DesiredState,
+    options: &'a PlanOptions,
+) -> impl Future<Output = Result<Plan, SyncError>> + Send + 'a {
+    async move {
+        let observed = read(clerk).await.map_err(SyncError::Read)?;
+        if options.settings.is_some() {
+            return planner::plan(&observed, desired, options);
+        }
+        let settings = read_settings(clerk).await;
+        planner::plan(
+            &observed,
+            desired,
+            &PlanOptions {
+                settings,
+                ..options.clone()
+            },
+        )
     }
-    let settings = read_settings(clerk).await;
-    planner::plan(
-        &observed,
-        desired,
-        &PlanOptions {
-            settings,
-            ..options.clone()
-        },
-    )
+    .boxed()
 }
 
 /// What [`check`] found.
@@ -134,17 +140,20 @@ impl CheckOutcome {
 
 /// Reads the instance and says whether it matches `desired`: [`plan()`] for CI, where only
 /// in sync / drift / error matters.
-pub async fn check(
-    clerk: &Clerk,
-    desired: &DesiredState,
-    options: &PlanOptions,
-) -> Result<CheckOutcome, SyncError> {
-    let plan = plan(clerk, desired, options).await?;
-    Ok(if plan.is_empty() {
-        CheckOutcome::InSync
-    } else {
-        CheckOutcome::Drift(plan)
-    })
+pub fn check<'a>(
+    clerk: &'a Clerk,
+    desired: &'a DesiredState,
+    options: &'a PlanOptions,
+) -> impl Future<Output = Result<CheckOutcome, SyncError>> + Send + 'a {
+    async move {
+        let plan = plan(clerk, desired, options).await?;
+        Ok(if plan.is_empty() {
+            CheckOutcome::InSync
+        } else {
+            CheckOutcome::Drift(plan)
+        })
+    }
+    .boxed()
 }
 
 /// A client from `CLERK_SECRET_KEY` (and `CLERK_API_URL`) paced to the instance's rate limit

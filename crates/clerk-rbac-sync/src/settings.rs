@@ -6,11 +6,17 @@
 //! shows at the first 402.
 
 use clerk_rbac::Clerk;
+use futures::FutureExt;
 
 use super::preflight::InstanceSettings;
 
 /// The instance's settings, or `None` when they cannot be read.
-pub async fn read_settings(clerk: &Clerk) -> Option<InstanceSettings> {
-    let settings = clerk.instance().organization_settings().await.ok()?;
-    Some(InstanceSettings::from_api(&settings))
+pub fn read_settings<'a>(
+    clerk: &'a Clerk,
+) -> impl Future<Output = Option<InstanceSettings>> + Send + 'a {
+    async move {
+        let settings = clerk.instance().organization_settings().await.ok()?;
+        Some(InstanceSettings::from_api(&settings))
+    }
+    .boxed()
 }

@@ -8,6 +8,7 @@ use std::{fmt, sync::Arc, time::Duration};
 mod send;
 
 use clerk_rbac::{Clerk, Error};
+use futures::FutureExt;
 
 use send::{Failure, await_migration, send};
 
@@ -157,43 +158,46 @@ pub enum Progress<'a> {
 ///
 /// Use a client with the instance's rate limit (see [`client_from_env`](super::client_from_env))
 /// so that a long apply does not meet 429 answers.
-pub async fn apply(
-    clerk: &Clerk,
-    plan: &Plan,
-    options: &ApplyOptions,
-) -> Result<ApplyReport, SyncError> {
-    check_steps(plan)?;
-    let now = read(clerk).await.map_err(SyncError::Read)?;
-    if let Some(mut drift) = plan.fingerprint.drift(&Fingerprint::of(&now)) {
-        // A set whose migration the plan waits for may have finished meanwhile: that is the
-        // awaited outcome, not a change behind the plan's back.
-        drift.changes.retain(|item| {
-            !(item.kind == Kind::RoleSet
-                && item.change == DriftChange::Removed
-                && plan.steps.iter().any(
-                    |s| matches!(&s.action, Action::AwaitMigration { set } if *set == item.key),
-                ))
-        });
-        if !drift.changes.is_empty() {
-            return Err(SyncError::Stale(drift));
+pub fn apply<'a>(
+    clerk: &'a Clerk,
+    plan: &'a Plan,
+    options: &'a ApplyOptions,
+) -> impl Future<Output = Result<ApplyReport, SyncError>> + Send + 'a {
+    async move {
+        check_steps(plan)?;
+        let now = read(clerk).await.map_err(SyncError::Read)?;
+        if let Some(mut drift) = plan.fingerprint.drift(&Fingerprint::of(&now)) {
+            // A set whose migration the plan waits for may have finished meanwhile: that is the
+            // awaited outcome, not a change behind the plan's back.
+            drift.changes.retain(|item| {
+                !(item.kind == Kind::RoleSet
+                    && item.change == DriftChange::Removed
+                    && plan.steps.iter().any(
+                        |s| matches!(&s.action, Action::AwaitMigration { set } if *set == item.key),
+                    ))
+            });
+            if !drift.changes.is_empty() {
+                return Err(SyncError::Stale(drift));
+            }
         }
+        // The preflight, again on what the instance holds now: a plan read from JSON may carry no
+        // findings, or have been made with settings that changed since.
+        let errors: Vec<_> = plan.errors().into_iter().cloned().collect();
+        let errors = if errors.is_empty() {
+            let settings = crate::read_settings(clerk).await;
+            crate::preflight::check(&now, plan, None, settings.as_ref())
+                .into_iter()
+                .filter(|f| f.severity == crate::Severity::Error)
+                .collect()
+        } else {
+            errors
+        };
+        if !errors.is_empty() {
+            return Err(SyncError::Refused(crate::Findings(errors)));
+        }
+        Ok(execute(clerk, plan, &now, options).await)
     }
-    // The preflight, again on what the instance holds now: a plan read from JSON may carry no
-    // findings, or have been made with settings that changed since.
-    let errors: Vec<_> = plan.errors().into_iter().cloned().collect();
-    let errors = if errors.is_empty() {
-        let settings = crate::read_settings(clerk).await;
-        crate::preflight::check(&now, plan, None, settings.as_ref())
-            .into_iter()
-            .filter(|f| f.severity == crate::Severity::Error)
-            .collect()
-    } else {
-        errors
-    };
-    if !errors.is_empty() {
-        return Err(SyncError::Refused(crate::Findings(errors)));
-    }
-    Ok(execute(clerk, plan, &now, options).await)
+    .boxed()
 }
 
 /// A plan read from JSON may have been edited: every step must wait only for earlier ones.

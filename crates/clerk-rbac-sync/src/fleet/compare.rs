@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::FutureExt;
 use serde::Serialize;
 
 use crate::{
@@ -86,30 +87,33 @@ impl Comparison {
 }
 
 /// Reads both targets' instances (at once, each with its own client) and compares them.
-pub async fn compare(
-    from: &FleetTarget,
-    to: &FleetTarget,
-    env: &EnvFn,
-) -> Result<Comparison, TargetError> {
-    let read = |target: &FleetTarget| {
-        let env = env.clone();
-        let target = target.clone();
-        async move {
-            let (clerk, _, _) = super::run::connect_target(&target, &env)?;
-            crate::export(&clerk).await.map_err(|e| {
-                TargetError::new(
-                    TargetErrorKind::Read,
-                    format!("target `{}`: {e}", target.name),
-                )
-            })
-        }
-    };
-    let (a, b) = futures::future::join(read(from), read(to)).await;
-    Ok(Comparison {
-        from: from.name.clone(),
-        to: to.name.clone(),
-        changes: differences(&a?, &b?),
-    })
+pub fn compare<'a>(
+    from: &'a FleetTarget,
+    to: &'a FleetTarget,
+    env: &'a EnvFn,
+) -> impl Future<Output = Result<Comparison, TargetError>> + Send + 'a {
+    async move {
+        let read = |target: &FleetTarget| {
+            let env = env.clone();
+            let target = target.clone();
+            async move {
+                let (clerk, _, _) = super::run::connect_target(&target, &env)?;
+                crate::export(&clerk).await.map_err(|e| {
+                    TargetError::new(
+                        TargetErrorKind::Read,
+                        format!("target `{}`: {e}", target.name),
+                    )
+                })
+            }
+        };
+        let (a, b) = futures::future::join(read(from), read(to)).await;
+        Ok(Comparison {
+            from: from.name.clone(),
+            to: to.name.clone(),
+            changes: differences(&a?, &b?),
+        })
+    }
+    .boxed()
 }
 
 fn value(field: &str, old: Option<&String>, new: Option<&String>) -> Option<FieldChange> {

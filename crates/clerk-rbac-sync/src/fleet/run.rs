@@ -8,7 +8,7 @@ use std::{
 };
 
 use clerk_rbac::{Clerk, RateLimit, rules};
-use futures::{StreamExt, stream};
+use futures::{FutureExt, StreamExt, stream};
 use serde::Serialize;
 
 use crate::{ApplyOptions, ApplyReport, Plan, PlanOptions, Progress, SyncError, Target};
@@ -398,20 +398,27 @@ async fn plan_target(target: &FleetTarget, options: &FleetOptions) -> TargetPlan
 /// Plans every target of `targets` (from [`Fleet::select`]), several at once; sends nothing
 /// that changes anything. A target that cannot be planned (no key, unreachable, refused plan)
 /// gets its error in its entry; the others are planned all the same.
-pub async fn plan(fleet: &Fleet, targets: &[&FleetTarget], options: &FleetOptions) -> FleetPlan {
-    let width = options.width(fleet.parallelism);
-    let mut planned: Vec<TargetPlan> =
-        stream::iter(targets.iter().map(|t| plan_target(t, options)))
-            .buffer_unordered(width)
-            .collect()
-            .await;
-    planned.sort_by(|a, b| (a.stage_index, &a.target).cmp(&(b.stage_index, &b.target)));
-    FleetPlan {
-        fleet: fleet.path.clone(),
-        stages: fleet.stages.clone(),
-        parallelism: width,
-        targets: planned,
+pub fn plan<'a>(
+    fleet: &'a Fleet,
+    targets: &'a [&'a FleetTarget],
+    options: &'a FleetOptions,
+) -> impl Future<Output = FleetPlan> + Send + 'a {
+    async move {
+        let width = options.width(fleet.parallelism);
+        // The futures are made before the stream, so that no closure is part of its type:
+        // with one, the compiler cannot prove the returned future `Send`.
+        let plans: Vec<_> = targets.iter().map(|t| plan_target(t, options)).collect();
+        let mut planned: Vec<TargetPlan> =
+            stream::iter(plans).buffer_unordered(width).collect().await;
+        planned.sort_by(|a, b| (a.stage_index, &a.target).cmp(&(b.stage_index, &b.target)));
+        FleetPlan {
+            fleet: fleet.path.clone(),
+            stages: fleet.stages.clone(),
+            parallelism: width,
+            targets: planned,
+        }
     }
+    .boxed()
 }
 
 /// How one target's apply ended.
@@ -592,74 +599,85 @@ async fn apply_target(planned: &TargetPlan, options: &FleetOptions) -> TargetRep
 /// plan checked against its instance first (a target that changed since is refused, not
 /// applied). When any target of a stage does not end well, the later stages are not started;
 /// the other targets of that stage still finish. Every target gets its report.
-pub async fn apply(plans: &FleetPlan, options: &FleetOptions) -> FleetReport {
-    let started = Instant::now();
-    let mut reports: Vec<TargetReport> = Vec::with_capacity(plans.targets.len());
-    let mut stopped_by: Option<String> = None;
-    let width = options.parallelism.unwrap_or(plans.parallelism).max(1);
-    for stage_index in 0..plans.stages.len() {
-        let stage: Vec<&TargetPlan> = plans
-            .targets
-            .iter()
-            .filter(|t| t.stage_index == stage_index)
-            .collect();
-        if stage.is_empty() {
-            continue;
-        }
-        if let Some(reason) = &stopped_by {
-            for planned in stage {
-                let outcome = TargetOutcome::NotStarted {
-                    reason: reason.clone(),
-                };
-                if let Some(events) = &options.events {
-                    events(FleetEvent::Finished {
-                        target: &planned.target,
-                        outcome: &outcome,
+pub fn apply<'a>(
+    plans: &'a FleetPlan,
+    options: &'a FleetOptions,
+) -> impl Future<Output = FleetReport> + Send + 'a {
+    async move {
+        let started = Instant::now();
+        let mut reports: Vec<TargetReport> = Vec::with_capacity(plans.targets.len());
+        let mut stopped_by: Option<String> = None;
+        let width = options.parallelism.unwrap_or(plans.parallelism).max(1);
+        for stage_index in 0..plans.stages.len() {
+            let stage: Vec<&TargetPlan> = plans
+                .targets
+                .iter()
+                .filter(|t| t.stage_index == stage_index)
+                .collect();
+            if stage.is_empty() {
+                continue;
+            }
+            if let Some(reason) = &stopped_by {
+                for planned in stage {
+                    let outcome = TargetOutcome::NotStarted {
+                        reason: reason.clone(),
+                    };
+                    if let Some(events) = &options.events {
+                        events(FleetEvent::Finished {
+                            target: &planned.target,
+                            outcome: &outcome,
+                        });
+                    }
+                    reports.push(TargetReport {
+                        target: planned.target.clone(),
+                        stage: planned.stage.clone(),
+                        host: planned.host.clone(),
+                        outcome,
+                        elapsed: Duration::ZERO,
                     });
                 }
-                reports.push(TargetReport {
-                    target: planned.target.clone(),
-                    stage: planned.stage.clone(),
-                    host: planned.host.clone(),
-                    outcome,
-                    elapsed: Duration::ZERO,
-                });
+                continue;
             }
-            continue;
-        }
-        let mut done: Vec<TargetReport> = stream::iter(stage.into_iter().map(|planned| async {
-            let report = apply_target(planned, options).await;
-            if let Some(events) = &options.events {
-                events(FleetEvent::Finished {
-                    target: &report.target,
-                    outcome: &report.outcome,
-                });
+            // Made before the stream, as in `plan`.
+            let applies: Vec<_> = stage
+                .into_iter()
+                .map(|planned| async {
+                    let report = apply_target(planned, options).await;
+                    if let Some(events) = &options.events {
+                        events(FleetEvent::Finished {
+                            target: &report.target,
+                            outcome: &report.outcome,
+                        });
+                    }
+                    report
+                })
+                .collect();
+            let mut done: Vec<TargetReport> = stream::iter(applies)
+                .buffer_unordered(width)
+                .collect()
+                .await;
+            done.sort_by(|a, b| a.target.cmp(&b.target));
+            let unwell: Vec<&str> = done
+                .iter()
+                .filter(|r| !r.outcome.is_success())
+                .map(|r| r.target.as_str())
+                .collect();
+            if !unwell.is_empty() {
+                stopped_by = Some(format!(
+                    "stage `{}` did not end well ({}), so later stages were not started",
+                    plans.stages[stage_index],
+                    unwell.join(", ")
+                ));
             }
-            report
-        }))
-        .buffer_unordered(width)
-        .collect()
-        .await;
-        done.sort_by(|a, b| a.target.cmp(&b.target));
-        let unwell: Vec<&str> = done
-            .iter()
-            .filter(|r| !r.outcome.is_success())
-            .map(|r| r.target.as_str())
-            .collect();
-        if !unwell.is_empty() {
-            stopped_by = Some(format!(
-                "stage `{}` did not end well ({}), so later stages were not started",
-                plans.stages[stage_index],
-                unwell.join(", ")
-            ));
+            reports.extend(done);
         }
-        reports.extend(done);
+        FleetReport {
+            fleet: plans.fleet.clone(),
+            targets: reports,
+            elapsed: started.elapsed(),
+        }
     }
-    FleetReport {
-        fleet: plans.fleet.clone(),
-        targets: reports,
-        elapsed: started.elapsed(),
-    }
+    .boxed()
 }
 
 #[cfg(test)]
