@@ -6,23 +6,14 @@
 
 use std::{collections::BTreeMap, fmt::Write as _, sync::Arc};
 
-use schemars::{
-    JsonSchema,
-    r#gen::SchemaGenerator,
-    schema::{InstanceType, Schema, SchemaObject, StringValidation},
-};
+#[cfg(feature = "schema")]
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::source::{Source, toml_string};
 
-/// The pattern every permission key in the file must match: `org:<feature>:<action>`, where the
-/// feature does not start with `sys_` (that prefix is Clerk's). Written without look-ahead so
-/// that every JSON Schema engine (editors included) can run it.
-pub(crate) const PERMISSION_KEY_PATTERN: &str = "^org:([a-rt-z0-9_][a-z0-9_]*|s([a-xz0-9_][a-z0-9_]*)?|sy([a-rt-z0-9_][a-z0-9_]*)?|sys([a-z0-9][a-z0-9_]*)?):[a-z0-9_]+$";
-/// The pattern of a role key: `org:<name>`.
-pub(crate) const ROLE_KEY_PATTERN: &str = "^org:[a-z0-9_]+$";
-/// The pattern of a role-set key: `role_set:<name>`.
-pub(crate) const ROLE_SET_KEY_PATTERN: &str = "^role_set:[a-z0-9_]+$";
+/// The published schema of the file format.
+pub(crate) const PUBLISHED_SCHEMA: &str = include_str!("../schema/clerk-rbac.schema.json");
 
 /// The organization RBAC an instance should have, as written in a clerk-rbac TOML file.
 ///
@@ -30,36 +21,46 @@ pub(crate) const ROLE_SET_KEY_PATTERN: &str = "^role_set:[a-z0-9_]+$";
 /// Only what the file names is managed: a permission, role or role set absent from the file is
 /// left alone (and listed as unmanaged by a plan) unless the run asks to prune. Within a managed
 /// object every field is managed: a description that is absent means "no description".
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "clerk-rbac desired state")]
+#[cfg_attr(feature = "schema", schemars(title = "clerk-rbac desired state"))]
 pub struct DesiredState {
     /// Custom organization permissions, keyed `org:<feature>:<action>`. System permissions
     /// (`org:sys_...`) belong to Clerk and cannot be listed here; roles may still hold them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "permission_map_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::permission_map")
+    )]
     pub permissions: BTreeMap<String, PermissionSpec>,
 
     /// Organization roles, keyed `org:<name>`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "role_map_schema")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::role_map"))]
     pub roles: BTreeMap<String, RoleSpec>,
 
     /// Role sets, keyed `role_set:<name>`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "role_set_map_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::role_set_map")
+    )]
     pub role_sets: BTreeMap<String, RoleSetSpec>,
 
     /// Role sets to retire, keyed by the set that goes away. Clerk cannot delete a role set; it
     /// replaces it, moving its organizations to another set. Once retired (the set no longer
     /// exists) an entry here does nothing and may be removed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "retired_map_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::retired_map")
+    )]
     pub retired_role_sets: BTreeMap<String, RetiredRoleSet>,
 
     /// Where the state was read from, to locate problems; `None` for states built in code.
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     pub(crate) source: Option<Arc<Source>>,
 }
 
@@ -76,11 +77,12 @@ impl PartialEq for DesiredState {
 impl Eq for DesiredState {}
 
 /// One custom permission.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PermissionSpec {
     /// The name people see, e.g. "Read invoices".
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub name: String,
     /// What the permission allows. Absent or empty means no description: removing the line
     /// clears it on the instance.
@@ -89,16 +91,20 @@ pub struct PermissionSpec {
     /// The key this permission had before, to rename it in place (keeping its ID and the roles
     /// that hold it) instead of deleting one permission and creating another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+:[a-z0-9_]+$"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^org:[a-z0-9_]+:[a-z0-9_]+$"))
+    )]
     pub renamed_from: Option<String>,
 }
 
 /// One organization role and every permission it holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
     /// The name people see, e.g. "Accountant".
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub name: String,
     /// What the role is for. Absent or empty means no description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,21 +112,25 @@ pub struct RoleSpec {
     /// The keys of exactly the permissions the role holds: permissions of this file or Clerk's
     /// system permissions (`org:sys_...`). Absent means none.
     #[serde(default)]
-    #[schemars(with = "Vec<AnyPermissionKey>")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::schema::AnyPermissionKey>")
+    )]
     pub permissions: Vec<String>,
     /// The key this role had before, to rename it in place. Clerk carries a role's new key into
     /// the role sets and settings that name it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub renamed_from: Option<String>,
 }
 
 /// One role set: the roles an organization using it can give its members.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleSetSpec {
     /// The name people see.
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub name: String,
     /// What the set is for. Absent or empty means no description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,29 +142,36 @@ pub struct RoleSetSpec {
     #[serde(rename = "type", default)]
     pub type_: RoleSetKind,
     /// The role new members get; one of `roles`.
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub default_role: String,
     /// The role an organization's creator gets; one of `roles`. It must hold the system
     /// permissions to read and manage memberships and to delete the organization.
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub creator_role: String,
     /// The keys of exactly the roles in the set (at least one), all roles of this file.
-    #[schemars(with = "Vec<RoleKey>", length(min = 1))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::schema::RoleKey>", length(min = 1))
+    )]
     pub roles: Vec<String>,
     /// Where members go when a role leaves this set: the role leaving → a role of `roles`. Clerk
     /// cannot take a role out of a set without moving its members, so every role that leaves
     /// needs an entry; a plan that would remove one without it is refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "role_mapping_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::role_mapping")
+    )]
     pub move_members: BTreeMap<String, String>,
     /// The key this set had before, to rename it in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^role_set:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^role_set:[a-z0-9_]+$")))]
     pub renamed_from: Option<String>,
 }
 
 /// Whether a role set is the one new organizations get.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoleSetKind {
     /// The set new organizations get (one per instance).
@@ -175,91 +192,21 @@ impl RoleSetKind {
 }
 
 /// A role set to retire, and where its organizations and their members go.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetiredRoleSet {
     /// The key of the role set that takes the retired set's organizations.
-    #[schemars(regex(pattern = "^role_set:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^role_set:[a-z0-9_]+$")))]
     pub into: String,
     /// For each role of the retired set that the destination set lacks: the destination's role
     /// its members get. Every such role needs an entry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "role_mapping_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::role_mapping")
+    )]
     pub move_members: BTreeMap<String, String>,
-}
-
-/// A permission key in a role's list: any permission, system ones included.
-struct AnyPermissionKey;
-
-impl JsonSchema for AnyPermissionKey {
-    fn schema_name() -> String {
-        "AnyPermissionKey".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        described(
-            string_with_pattern("^org:[a-z0-9_]+:[a-z0-9_]+$"),
-            "A permission key: one of this file's permissions or a system permission (`org:sys_...`).",
-        )
-    }
-}
-
-/// A role key, `org:<name>`.
-struct RoleKey;
-
-impl JsonSchema for RoleKey {
-    fn schema_name() -> String {
-        "RoleKey".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        described(
-            string_with_pattern(ROLE_KEY_PATTERN),
-            "A role key, `org:<name>`.",
-        )
-    }
-}
-
-fn described(schema: Schema, description: &str) -> Schema {
-    let mut schema = schema.into_object();
-    schema.metadata().description = Some(description.to_owned());
-    Schema::Object(schema)
-}
-
-fn string_with_pattern(pattern: &str) -> Schema {
-    Schema::Object(SchemaObject {
-        instance_type: Some(InstanceType::String.into()),
-        string: Some(Box::new(StringValidation {
-            pattern: Some(pattern.to_owned()),
-            ..Default::default()
-        })),
-        ..Default::default()
-    })
-}
-
-/// A table keyed by keys matching `key_pattern`, each holding a `T`.
-fn keyed_map<T: JsonSchema>(generator: &mut SchemaGenerator, key_pattern: &str) -> Schema {
-    let mut schema = <BTreeMap<String, T>>::json_schema(generator).into_object();
-    schema.object().property_names = Some(Box::new(string_with_pattern(key_pattern)));
-    Schema::Object(schema)
-}
-
-fn permission_map_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<PermissionSpec>(generator, PERMISSION_KEY_PATTERN)
-}
-
-fn role_map_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RoleSpec>(generator, ROLE_KEY_PATTERN)
-}
-
-fn role_set_map_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RoleSetSpec>(generator, ROLE_SET_KEY_PATTERN)
-}
-
-fn retired_map_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RetiredRoleSet>(generator, ROLE_SET_KEY_PATTERN)
-}
-
-fn role_mapping_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RoleKey>(generator, ROLE_KEY_PATTERN)
 }
 
 impl DesiredState {
@@ -272,11 +219,14 @@ impl DesiredState {
     /// (pretty-printed, with a final newline). Editors that read `#:schema` comments (Taplo,
     /// Even Better TOML) use it to complete and check a file.
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(DesiredState);
-        let mut text = serde_json::to_string_pretty(&schema)
-            .unwrap_or_else(|e| unreachable!("a schema always serializes: {e}"));
-        text.push('\n');
-        text
+        PUBLISHED_SCHEMA.to_owned()
+    }
+
+    /// The JSON Schema generated from the types (the `schema` feature): what
+    /// [`json_schema`](Self::json_schema) must equal, as a test checks.
+    #[cfg(feature = "schema")]
+    pub fn generated_json_schema() -> String {
+        crate::schema::generate::<DesiredState>()
     }
 
     /// Writes the state as a TOML file meant to be read and reviewed: one table per object,
@@ -393,7 +343,7 @@ mod tests {
         );
         assert_eq!(
             schema["properties"]["permissions"]["propertyNames"]["pattern"],
-            PERMISSION_KEY_PATTERN
+            crate::schema::PERMISSION_KEY_PATTERN
         );
     }
 }

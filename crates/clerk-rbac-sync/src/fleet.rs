@@ -40,7 +40,7 @@
 //! [`FleetPlan`] for [`apply`], each target bound to its instance and to what its plan saw.
 
 mod compare;
-mod overlay;
+pub(crate) mod overlay;
 mod parse;
 mod render;
 mod run;
@@ -52,6 +52,7 @@ use std::{
     sync::Arc,
 };
 
+#[cfg(feature = "schema")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,9 @@ pub use run::{
     TargetErrorKind, TargetOutcome, TargetPlan, TargetReport, Totals, apply, estimate, plan,
 };
 pub use saved::{SAVED_FLEET_PLAN_FORMAT, SAVED_FLEET_PLAN_VERSION, SavedFleetPlan};
+
+/// The published schema of the fleet file.
+const PUBLISHED_SCHEMA: &str = include_str!("../schema/clerk-rbac-fleet.schema.json");
 
 /// The stage order a fleet file that names no `stages` gets.
 pub const DEFAULT_STAGES: [&str; 3] = ["development", "staging", "production"];
@@ -77,51 +81,47 @@ pub const FLEET_JSON_VERSION: u32 = 1;
 
 /// A clerk-rbac fleet file: the Clerk instances to keep in step with their desired-state files,
 /// and the order in which apply changes them.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "clerk-rbac fleet")]
+#[cfg_attr(feature = "schema", schemars(title = "clerk-rbac fleet"))]
 pub(crate) struct FleetFile {
     /// The stages, in the order `apply` goes through them: every target of a stage finishes
     /// before the next stage starts, and a stage starts only when every target of the stages
     /// before it ended well. Defaults to `["development", "staging", "production"]`.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<StageName>>")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<Vec<crate::schema::StageName>>")
+    )]
     pub(crate) stages: Option<Vec<String>>,
 
     /// How many targets `plan` reads and `apply` changes at once (default 64). Each target is
     /// still paced by its own instance's rate limit.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub(crate) parallelism: Option<usize>,
 
     /// The instances, keyed by a short name (letters, digits, `_`, `-`, `.`) used on the
     /// command line (`--target NAME`) and in every report.
-    #[schemars(schema_with = "parse::target_map_schema")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::target_map")
+    )]
     pub(crate) targets: BTreeMap<String, TargetSpec>,
 }
 
-/// A stage name.
-struct StageName;
-
-impl JsonSchema for StageName {
-    fn schema_name() -> String {
-        "StageName".into()
-    }
-    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        parse::described(
-            parse::string_with_pattern(parse::NAME_PATTERN),
-            "A stage name: letters, digits, `_`, `-` or `.`.",
-        )
-    }
-}
-
 /// One target of the fleet file, as written.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TargetSpec {
     /// The name of the environment variable holding this instance's secret key
     /// (`sk_test_...` or `sk_live_...`). The key itself never goes in this file.
-    #[schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"))
+    )]
     pub(crate) secret_key_env: String,
 
     /// The API root, when it is not Clerk's (`https://api.clerk.com`): a proxy, or a simulator
@@ -130,13 +130,16 @@ pub(crate) struct TargetSpec {
     pub(crate) api_url: Option<String>,
 
     /// The desired-state file this target follows, relative to the fleet file.
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub(crate) file: String,
 
     /// The stage this target belongs to, one of `stages`. Defaults to the last stage (it then
     /// runs after every other one).
     #[serde(default)]
-    #[schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"))
+    )]
     pub(crate) stage: Option<String>,
 
     /// What differs on this target, on top of `file`: objects only this target has, fields
@@ -245,11 +248,14 @@ impl Fleet {
     /// The JSON Schema of the fleet file, as published in `schema/clerk-rbac-fleet.schema.json`
     /// (pretty-printed, with a final newline).
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(FleetFile);
-        let mut text = serde_json::to_string_pretty(&schema)
-            .unwrap_or_else(|e| unreachable!("a schema always serializes: {e}"));
-        text.push('\n');
-        text
+        PUBLISHED_SCHEMA.to_owned()
+    }
+
+    /// The JSON Schema generated from the types (the `schema` feature): what
+    /// [`json_schema`](Self::json_schema) must equal, as a test checks.
+    #[cfg(feature = "schema")]
+    pub fn generated_json_schema() -> String {
+        crate::schema::generate::<FleetFile>()
     }
 
     /// The targets named (every target when `names` is empty), in stage order then by name.

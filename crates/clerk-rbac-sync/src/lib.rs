@@ -46,6 +46,8 @@ mod problem;
 mod render;
 mod report;
 mod saved;
+#[cfg(feature = "schema")]
+mod schema;
 mod settings;
 mod source;
 mod stale;

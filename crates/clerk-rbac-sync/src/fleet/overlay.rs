@@ -12,92 +12,110 @@
 
 use std::collections::BTreeMap;
 
-use schemars::{JsonSchema, r#gen::SchemaGenerator, schema::Schema};
+#[cfg(feature = "schema")]
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec,
-    file::{PERMISSION_KEY_PATTERN, ROLE_KEY_PATTERN, ROLE_SET_KEY_PATTERN},
-};
-
-use super::parse::{described, keyed_map, string_with_pattern};
+use crate::{DesiredState, PermissionSpec, RetiredRoleSet, RoleSetKind, RoleSetSpec, RoleSpec};
 
 /// What differs on one target.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Overlay {
     /// Permissions to add, or fields of the shared file's permissions to change.
     #[serde(default)]
-    #[schemars(schema_with = "permission_overlays")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::permission_overlays")
+    )]
     pub(crate) permissions: BTreeMap<String, PermissionOverlay>,
     /// Roles to add, or fields of the shared file's roles to change.
     #[serde(default)]
-    #[schemars(schema_with = "role_overlays")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::role_overlays")
+    )]
     pub(crate) roles: BTreeMap<String, RoleOverlay>,
     /// Role sets to add, or fields of the shared file's role sets to change.
     #[serde(default)]
-    #[schemars(schema_with = "role_set_overlays")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::role_set_overlays")
+    )]
     pub(crate) role_sets: BTreeMap<String, RoleSetOverlay>,
     /// Role sets to retire on this target only (complete entries, as in the shared file).
     #[serde(default)]
-    #[schemars(schema_with = "retired_overlays")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::retired_overlays")
+    )]
     pub(crate) retired_role_sets: BTreeMap<String, RetiredRoleSet>,
     /// Keys of permissions, roles or role sets of the shared file that this target does not
     /// manage: they are left out of its description, and its instance's copy is left alone.
     #[serde(default)]
-    #[schemars(with = "Vec<AnyKey>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<crate::schema::AnyKey>"))]
     pub(crate) without: Vec<String>,
 }
 
 /// Fields of a permission that differ on a target.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PermissionOverlay {
     /// The name people see (required for a permission the shared file lacks).
     #[serde(default)]
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub(crate) name: Option<String>,
     /// The description on this target; `""` means none.
     #[serde(default)]
     pub(crate) description: Option<String>,
     /// The key this permission had before on this target, to rename it in place.
     #[serde(default)]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+:[a-z0-9_]+$"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = "^org:[a-z0-9_]+:[a-z0-9_]+$"))
+    )]
     pub(crate) renamed_from: Option<String>,
 }
 
 /// Fields of a role that differ on a target.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RoleOverlay {
     /// The name people see (required for a role the shared file lacks).
     #[serde(default)]
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub(crate) name: Option<String>,
     /// The description on this target; `""` means none.
     #[serde(default)]
     pub(crate) description: Option<String>,
     /// Every permission the role holds on this target (replaces the shared list).
     #[serde(default)]
-    #[schemars(with = "Option<Vec<AnyKey>>")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<Vec<crate::schema::AnyKey>>")
+    )]
     pub(crate) permissions: Option<Vec<String>>,
     /// Permissions the role holds on this target on top of its list.
     #[serde(default)]
-    #[schemars(with = "Vec<AnyKey>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<crate::schema::AnyKey>"))]
     pub(crate) add_permissions: Vec<String>,
     /// The key this role had before on this target, to rename it in place.
     #[serde(default)]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub(crate) renamed_from: Option<String>,
 }
 
 /// Fields of a role set that differ on a target.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RoleSetOverlay {
     /// The name people see (required for a set the shared file lacks).
     #[serde(default)]
-    #[schemars(length(min = 1))]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub(crate) name: Option<String>,
     /// The description on this target; `""` means none.
     #[serde(default)]
@@ -107,65 +125,36 @@ pub(crate) struct RoleSetOverlay {
     pub(crate) type_: Option<RoleSetKind>,
     /// The role new members get (required for a set the shared file lacks).
     #[serde(default)]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub(crate) default_role: Option<String>,
     /// The role an organization's creator gets (required for a set the shared file lacks).
     #[serde(default)]
-    #[schemars(regex(pattern = "^org:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^org:[a-z0-9_]+$")))]
     pub(crate) creator_role: Option<String>,
     /// Every role of the set on this target (replaces the shared list; required for a set
     /// the shared file lacks, unless `add_roles` gives them).
     #[serde(default)]
-    #[schemars(with = "Option<Vec<AnyKey>>")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<Vec<crate::schema::AnyKey>>")
+    )]
     pub(crate) roles: Option<Vec<String>>,
     /// Roles the set has on this target on top of its list.
     #[serde(default)]
-    #[schemars(with = "Vec<AnyKey>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<crate::schema::AnyKey>"))]
     pub(crate) add_roles: Vec<String>,
     /// Where members go when a role leaves the set on this target (added to the shared
     /// file's entries).
     #[serde(default)]
-    #[schemars(schema_with = "role_mapping")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::overlay_role_mapping")
+    )]
     pub(crate) move_members: BTreeMap<String, String>,
     /// The key this set had before on this target, to rename it in place.
     #[serde(default)]
-    #[schemars(regex(pattern = "^role_set:[a-z0-9_]+$"))]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^role_set:[a-z0-9_]+$")))]
     pub(crate) renamed_from: Option<String>,
-}
-
-/// Any key of the desired-state format.
-struct AnyKey;
-
-impl JsonSchema for AnyKey {
-    fn schema_name() -> String {
-        "AnyKey".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        described(
-            string_with_pattern("^(org|role_set):[a-z0-9_]+(:[a-z0-9_]+)?$"),
-            "A permission (`org:<feature>:<action>`), role (`org:<name>`) or role-set (`role_set:<name>`) key.",
-        )
-    }
-}
-
-fn permission_overlays(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<PermissionOverlay>(generator, PERMISSION_KEY_PATTERN)
-}
-
-fn role_overlays(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RoleOverlay>(generator, ROLE_KEY_PATTERN)
-}
-
-fn role_set_overlays(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RoleSetOverlay>(generator, ROLE_SET_KEY_PATTERN)
-}
-
-fn retired_overlays(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<RetiredRoleSet>(generator, ROLE_SET_KEY_PATTERN)
-}
-
-fn role_mapping(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<String>(generator, ROLE_KEY_PATTERN)
 }
 
 /// A problem an overlay has, before it is located: the key path inside the overlay (as

@@ -10,11 +10,6 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use schemars::{
-    JsonSchema,
-    r#gen::SchemaGenerator,
-    schema::{InstanceType, Schema, SchemaObject, StringValidation},
-};
 use serde::Deserialize;
 use serde_json::Value;
 use toml::{
@@ -31,46 +26,10 @@ use crate::{
     validate,
 };
 
-use super::{
-    DEFAULT_PARALLELISM, DEFAULT_STAGES, Fleet, FleetFile, FleetTarget, TargetSpec, overlay,
-};
-
-/// Target and stage names: what `--target` takes and reports show.
-pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+use super::{DEFAULT_PARALLELISM, DEFAULT_STAGES, Fleet, FleetFile, FleetTarget, overlay};
 
 /// The prefixes of Clerk's secret keys, looked for anywhere in a fleet file.
 const SECRET_PREFIXES: [&str; 2] = ["sk_test_", "sk_live_"];
-
-pub(crate) fn described(schema: Schema, description: &str) -> Schema {
-    let mut schema = schema.into_object();
-    schema.metadata().description = Some(description.to_owned());
-    Schema::Object(schema)
-}
-
-pub(crate) fn string_with_pattern(pattern: &str) -> Schema {
-    Schema::Object(SchemaObject {
-        instance_type: Some(InstanceType::String.into()),
-        string: Some(Box::new(StringValidation {
-            pattern: Some(pattern.to_owned()),
-            ..Default::default()
-        })),
-        ..Default::default()
-    })
-}
-
-/// A table keyed by keys matching `key_pattern`, each holding a `T`.
-pub(crate) fn keyed_map<T: JsonSchema>(
-    generator: &mut SchemaGenerator,
-    key_pattern: &str,
-) -> Schema {
-    let mut schema = <BTreeMap<String, T>>::json_schema(generator).into_object();
-    schema.object().property_names = Some(Box::new(string_with_pattern(key_pattern)));
-    Schema::Object(schema)
-}
-
-pub(crate) fn target_map_schema(generator: &mut SchemaGenerator) -> Schema {
-    keyed_map::<TargetSpec>(generator, NAME_PATTERN)
-}
 
 /// The length of the key characters at the start of `tail` (what may follow a key's prefix).
 fn key_chars(tail: &str) -> usize {
