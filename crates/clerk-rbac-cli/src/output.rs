@@ -9,13 +9,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::args::ColorChoice;
 use clerk_rbac::rules;
 use clerk_rbac_sync::{
     Action, Environment, Plan, Progress, ProgressFn, StepOutcome, Target, describe,
 };
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::args::ColorChoice;
 
 /// Writes to stdout; a reader that went away is no reason to fail, let alone panic.
 pub fn write_out(text: fmt::Arguments<'_>) {
@@ -60,7 +58,7 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// What the person or the CI log sees while apply runs: a progress bar on a terminal; without
 /// one, a line per finished step as it finishes and a line at least every 10 s while waiting.
 pub struct Display {
-    bar: Option<ProgressBar>,
+    bar: Option<Arc<Bar>>,
     state: Arc<Mutex<Shown>>,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
     to_stderr: bool,
@@ -86,15 +84,7 @@ impl Display {
             done: 0,
             running: BTreeMap::new(),
         }));
-        let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar
-        });
+        let bar = (std::io::stderr().is_terminal() && total > 0).then(|| Arc::new(Bar::new(total)));
         let heartbeat = (bar.is_none() && total > 0).then(|| {
             let every = std::env::var("CLERK_RBAC_HEARTBEAT_SECS")
                 .ok()
@@ -148,7 +138,7 @@ impl Display {
                 ..
             } => {
                 if let Some(bar) = &bar {
-                    bar.set_position(done as u64);
+                    bar.set_position(done);
                 }
                 let mut shown = state.lock().unwrap_or_else(PoisonError::into_inner);
                 shown.running.remove(&step.id);
@@ -179,12 +169,83 @@ impl Display {
     /// Stops the bar and the heartbeat.
     pub fn finish(self) {
         if let Some(bar) = self.bar {
-            bar.finish_and_clear();
+            bar.clear();
         }
         if let Some(heartbeat) = self.heartbeat {
             heartbeat.abort();
         }
     }
+}
+
+/// The progress bar on a terminal (stderr): one line, redrawn in place at each step's start and
+/// end, `elapsed [====>    ] done/total what runs`, cut to the terminal's width so that it never
+/// wraps (a wrapped line could not be redrawn in place).
+struct Bar {
+    started: Instant,
+    total: usize,
+    /// Steps done, and the last step started.
+    shown: Mutex<(usize, String)>,
+}
+
+impl Bar {
+    /// Cells between the brackets.
+    const CELLS: usize = 30;
+
+    fn new(total: usize) -> Self {
+        Bar {
+            started: Instant::now(),
+            total,
+            shown: Mutex::new((0, String::new())),
+        }
+    }
+
+    fn set_message(&self, message: String) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        shown.1 = message;
+        self.draw(&shown);
+    }
+
+    fn set_position(&self, done: usize) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        shown.0 = done;
+        self.draw(&shown);
+    }
+
+    /// Redraws; called under the lock, so that two steps never interleave their lines.
+    fn draw(&self, (done, message): &(usize, String)) {
+        let columns = terminal_size::terminal_size_of(std::io::stderr())
+            .map_or(80, |(width, _)| usize::from(width.0));
+        let line = bar_line(self.started.elapsed(), *done, self.total, message);
+        // The last column stays free: writing it makes some terminals wrap.
+        let line: String = line.chars().take(columns.saturating_sub(1)).collect();
+        write_err(format_args!("\r\x1b[2K{line}"));
+        let _ = std::io::stderr().flush();
+    }
+
+    /// Erases the bar, leaving the cursor where the bar began.
+    fn clear(&self) {
+        write_err(format_args!("\r\x1b[2K"));
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// The bar's text: `hh:mm:ss [===>   ] done/total message`.
+fn bar_line(elapsed: Duration, done: usize, total: usize, message: &str) -> String {
+    let seconds = elapsed.as_secs();
+    let filled = (Bar::CELLS * done.min(total))
+        .checked_div(total)
+        .unwrap_or(Bar::CELLS);
+    let mut cells = "=".repeat(filled);
+    if filled < Bar::CELLS {
+        cells.push('>');
+        cells.push_str(&" ".repeat(Bar::CELLS - filled - 1));
+    }
+    format!(
+        "{:02}:{:02}:{:02} [{cells}] {done}/{total} {message}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 /// The heartbeat: how far apply is and what it waits for.
@@ -251,5 +312,35 @@ fn humanize(seconds: u64) -> String {
         0 => "a second".to_owned(),
         s if s < 120 => format!("{s} s"),
         s => format!("{} min {} s", s / 60, s % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_fills_in_proportion_and_shows_the_running_step() {
+        let half = bar_line(Duration::from_secs(3_725), 4, 8, "create role org:billing");
+        assert_eq!(
+            half,
+            format!(
+                "01:02:05 [{}>{}] 4/8 create role org:billing",
+                "=".repeat(15),
+                " ".repeat(14)
+            )
+        );
+        assert_eq!(
+            bar_line(Duration::ZERO, 0, 3, ""),
+            format!("00:00:00 [>{}] 0/3 ", " ".repeat(29))
+        );
+        let full = bar_line(Duration::from_secs(59), 8, 8, "");
+        assert_eq!(full, format!("00:00:59 [{}] 8/8 ", "=".repeat(30)));
+        // More done than planned, or nothing planned, still draws 30 cells.
+        assert_eq!(
+            bar_line(Duration::ZERO, 9, 8, ""),
+            full.replace("00:00:59", "00:00:00").replace("8/8", "9/8")
+        );
+        assert!(bar_line(Duration::ZERO, 0, 0, "").contains(&"=".repeat(30)));
     }
 }
