@@ -76,6 +76,9 @@ async fn main() {
     }
 }
 RUST
+    # The workspace's lock pins idna_adapter to 1.1 for the CLI; a dependent of the library gets
+    # Cargo's default (1.2, ICU4X) unless it pins it too.
+    (cd "$work/$side/user" && cargo update --offline --quiet -p idna_adapter 2>/dev/null || true)
     (cd "$work/$side/user" && cargo fetch --quiet)
 }
 
