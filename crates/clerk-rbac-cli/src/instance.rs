@@ -181,3 +181,17 @@ impl Instance {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The tool pins `idna_adapter` to 1.1, the unicode-rs back end, instead of ICU4X (see its
+    /// Cargo.toml): host names in Unicode still map to their ASCII form, as `CLERK_API_URL`
+    /// needs. The 1.0 series, a stub, would refuse them.
+    #[test]
+    fn international_host_names_still_map_to_ascii() {
+        let url = clerk_rbac::reqwest::Url::parse("https://bücher.example/v1").unwrap();
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
+        let upper = clerk_rbac::reqwest::Url::parse("https://BÜCHER.example").unwrap();
+        assert_eq!(upper.host_str(), Some("xn--bcher-kva.example"));
+    }
+}
