@@ -84,6 +84,54 @@ struct Failed {
 }
 
 impl Clerk {
+    /// The future of a call of one operation on `input`: its path IDs, its request body, or
+    /// both, checked and owned. An input that failed its checks ends the call before anything
+    /// is sent. `attempt` makes one try of the operation with the input.
+    pub(crate) fn call<'c, I, T>(
+        &'c self,
+        input: Result<I>,
+        attempt: impl for<'a, 'call> Fn(&'a AttemptClient<'call>, &'a I) -> Attempt<'a, T>
+        + Send
+        + Sync
+        + 'c,
+    ) -> CallFuture<'c, T>
+    where
+        I: Send + Sync + 'c,
+        T: DeserializeOwned + Send + 'c,
+    {
+        boxed(async move {
+            let input = input?;
+            self.send(|api| attempt(api, &input)).await
+        })
+    }
+
+    /// Like [`call`](Self::call), for the operations that answer with a [`DeletedObject`]
+    /// (see [`send_deletion`](Self::send_deletion)): `object` and `id` name what is deleted,
+    /// `input` is the rest of the request.
+    pub(crate) fn call_deletion<'c, I>(
+        &'c self,
+        object: &'static str,
+        id: Result<String>,
+        input: I,
+        attempt: impl for<'a, 'call> Fn(
+            &'a AttemptClient<'call>,
+            &'a str,
+            &'a I,
+        ) -> Attempt<'a, DeletedObject>
+        + Send
+        + Sync
+        + 'c,
+    ) -> CallFuture<'c, DeletedObject>
+    where
+        I: Send + Sync + 'c,
+    {
+        boxed(async move {
+            let id = id?;
+            self.send_deletion(|api| attempt(api, &id, &input), object, &id)
+                .await
+        })
+    }
+
     /// Runs a generated operation (`attempt` makes one try of it on the client it is given)
     /// until it succeeds or the retry policy stops, and maps a failure onto [`Error`].
     pub(crate) async fn send<'call, T>(

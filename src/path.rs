@@ -17,8 +17,9 @@ use crate::{Error, Result};
 /// and keys are tens of bytes; anything near this limit is a mistake.
 pub const MAX_ID_BYTES: usize = 1024;
 
-/// Returns `id` if it can stand as exactly one path segment.
-pub(crate) fn segment<'a>(name: &str, id: &'a str) -> Result<&'a str> {
+/// A copy of `id` if it can stand as exactly one path segment. Copied, so that a call's
+/// future borrows nothing from its caller but the client.
+pub(crate) fn segment(name: &str, id: &str) -> Result<String> {
     let problem = match id {
         "" => "must not be empty".to_owned(),
         "." | ".." => "must not be `.` or `..`, which URL resolution would remove".to_owned(),
@@ -27,7 +28,7 @@ pub(crate) fn segment<'a>(name: &str, id: &'a str) -> Result<&'a str> {
             "is {} bytes long; IDs and keys are at most {MAX_ID_BYTES} bytes",
             id.len()
         ),
-        _ => return Ok(id),
+        _ => return Ok(id.to_owned()),
     };
     Err(Error::InvalidRequest(format!("`{name}` {problem}")))
 }

@@ -1,6 +1,7 @@
 //! The resource handles (and [`Instance`], for the instance's read-only settings). Each method
-//! checks its path IDs, and hands [`Clerk::send`] a closure that makes one attempt of one
-//! generated operation; `send` runs the attempts and maps errors the same way for all of them.
+//! checks and copies its path IDs, and hands `Clerk::call` that input with a closure that makes
+//! one attempt of one generated operation; `call` boxes the call, runs the attempts and maps
+//! errors the same way for all of them.
 //!
 //! The handles are `Copy` and their methods take them by value, and the IDs are checked and
 //! copied when the method is called, so a returned [`CallFuture`] borrows only the [`Clerk`]:
@@ -10,9 +11,7 @@
 use crate::{
     AddRoles, Clerk, CreatePermission, CreateRole, CreateRoleSet, DeletedObject, List,
     OrganizationSettings, Permission, ReplaceRole, ReplaceRoleSet, Role, RoleSet, UpdatePermission,
-    UpdateRole, UpdateRoleSet,
-    call::{CallFuture, boxed},
-    path::segment,
+    UpdateRole, UpdateRoleSet, call::CallFuture, path::segment,
 };
 
 impl Clerk {
@@ -60,10 +59,8 @@ impl<'c> Instance<'c> {
     /// # }
     /// ```
     pub fn organization_settings(self) -> CallFuture<'c, OrganizationSettings> {
-        boxed(async move {
-            self.clerk
-                .send(|api| Box::pin(api.get_instance_organization_settings()))
-                .await
+        self.clerk.call(Ok(()), |api, ()| {
+            Box::pin(api.get_instance_organization_settings())
         })
     }
 }
@@ -104,13 +101,9 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub fn get(self, permission_id: &str) -> CallFuture<'c, Permission> {
-        let id = segment("permission_id", permission_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.get_organization_permission(id)))
-                .await
-        })
+        let id = segment("permission_id", permission_id);
+        self.clerk
+            .call(id, |api, id| Box::pin(api.get_organization_permission(id)))
     }
 
     /// Creates a permission. Its key has the form `org:<feature>:<action>`; keys starting with
@@ -128,10 +121,8 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub fn create(self, permission: CreatePermission) -> CallFuture<'c, Permission> {
-        boxed(async move {
-            self.clerk
-                .send(|api| Box::pin(api.create_organization_permission(&permission)))
-                .await
+        self.clerk.call(Ok(permission), |api, body| {
+            Box::pin(api.create_organization_permission(body))
         })
     }
 
@@ -150,12 +141,9 @@ impl<'c> OrganizationPermissions<'c> {
         permission_id: &str,
         changes: UpdatePermission,
     ) -> CallFuture<'c, Permission> {
-        let id = segment("permission_id", permission_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.update_organization_permission(id, &changes)))
-                .await
+        let input = segment("permission_id", permission_id).map(|id| (id, changes));
+        self.clerk.call(input, |api, (id, changes)| {
+            Box::pin(api.update_organization_permission(id, changes))
         })
     }
 
@@ -169,17 +157,11 @@ impl<'c> OrganizationPermissions<'c> {
     /// # }
     /// ```
     pub fn delete(self, permission_id: &str) -> CallFuture<'c, DeletedObject> {
-        let id = segment("permission_id", permission_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send_deletion(
-                    |api| Box::pin(api.delete_organization_permission(id)),
-                    "permission",
-                    id,
-                )
-                .await
-        })
+        let id = segment("permission_id", permission_id);
+        self.clerk
+            .call_deletion("permission", id, (), |api, id, ()| {
+                Box::pin(api.delete_organization_permission(id))
+            })
     }
 }
 
@@ -233,13 +215,9 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn get(self, role_id: &str) -> CallFuture<'c, Role> {
-        let id = segment("organization_role_id", role_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.get_organization_role(id)))
-                .await
-        })
+        let id = segment("organization_role_id", role_id);
+        self.clerk
+            .call(id, |api, id| Box::pin(api.get_organization_role(id)))
     }
 
     /// Creates a role, with the permissions (by ID) it holds from the start.
@@ -259,10 +237,8 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn create(self, role: CreateRole) -> CallFuture<'c, Role> {
-        boxed(async move {
-            self.clerk
-                .send(|api| Box::pin(api.create_organization_role(&role)))
-                .await
+        self.clerk.call(Ok(role), |api, body| {
+            Box::pin(api.create_organization_role(body))
         })
     }
 
@@ -279,12 +255,9 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn update(self, role_id: &str, changes: UpdateRole) -> CallFuture<'c, Role> {
-        let id = segment("organization_role_id", role_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.update_organization_role(id, &changes)))
-                .await
+        let input = segment("organization_role_id", role_id).map(|id| (id, changes));
+        self.clerk.call(input, |api, (id, changes)| {
+            Box::pin(api.update_organization_role(id, changes))
         })
     }
 
@@ -301,12 +274,9 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn delete(self, role_id: &str) -> CallFuture<'c, DeletedObject> {
-        let id = segment("organization_role_id", role_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send_deletion(|api| Box::pin(api.delete_organization_role(id)), "role", id)
-                .await
+        let id = segment("organization_role_id", role_id);
+        self.clerk.call_deletion("role", id, (), |api, id, ()| {
+            Box::pin(api.delete_organization_role(id))
         })
     }
 
@@ -321,14 +291,10 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn assign_permission(self, role_id: &str, permission_id: &str) -> CallFuture<'c, Role> {
-        let role = segment("organization_role_id", role_id).map(str::to_owned);
-        let permission = segment("permission_id", permission_id).map(str::to_owned);
-        boxed(async move {
-            let role = &role?;
-            let permission = &permission?;
-            self.clerk
-                .send(|api| Box::pin(api.assign_permission_to_organization_role(role, permission)))
-                .await
+        let ids = segment("organization_role_id", role_id)
+            .and_then(|role| Ok((role, segment("permission_id", permission_id)?)));
+        self.clerk.call(ids, |api, (role, permission)| {
+            Box::pin(api.assign_permission_to_organization_role(role, permission))
         })
     }
 
@@ -342,16 +308,10 @@ impl<'c> OrganizationRoles<'c> {
     /// # }
     /// ```
     pub fn remove_permission(self, role_id: &str, permission_id: &str) -> CallFuture<'c, Role> {
-        let role = segment("organization_role_id", role_id).map(str::to_owned);
-        let permission = segment("permission_id", permission_id).map(str::to_owned);
-        boxed(async move {
-            let role = &role?;
-            let permission = &permission?;
-            self.clerk
-                .send(|api| {
-                    Box::pin(api.remove_permission_from_organization_role(role, permission))
-                })
-                .await
+        let ids = segment("organization_role_id", role_id)
+            .and_then(|role| Ok((role, segment("permission_id", permission_id)?)));
+        self.clerk.call(ids, |api, (role, permission)| {
+            Box::pin(api.remove_permission_from_organization_role(role, permission))
         })
     }
 }
@@ -394,11 +354,9 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub fn get(self, key_or_id: &str) -> CallFuture<'c, RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk.send(|api| Box::pin(api.get_role_set(id))).await
-        })
+        let id = segment("role_set_key_or_id", key_or_id);
+        self.clerk
+            .call(id, |api, id| Box::pin(api.get_role_set(id)))
     }
 
     /// Creates a role set from at most 10 role keys (add more with
@@ -414,10 +372,8 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub fn create(self, role_set: CreateRoleSet) -> CallFuture<'c, RoleSet> {
-        boxed(async move {
-            self.clerk
-                .send(|api| Box::pin(api.create_role_set(&role_set)))
-                .await
+        self.clerk.call(Ok(role_set), |api, body| {
+            Box::pin(api.create_role_set(body))
         })
     }
 
@@ -432,12 +388,9 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub fn update(self, key_or_id: &str, changes: UpdateRoleSet) -> CallFuture<'c, RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.update_role_set(id, &changes)))
-                .await
+        let input = segment("role_set_key_or_id", key_or_id).map(|id| (id, changes));
+        self.clerk.call(input, |api, (id, changes)| {
+            Box::pin(api.update_role_set(id, changes))
         })
     }
 
@@ -455,12 +408,9 @@ impl<'c> RoleSets<'c> {
     /// # }
     /// ```
     pub fn add_roles(self, key_or_id: &str, roles: AddRoles) -> CallFuture<'c, RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.add_roles_to_role_set(id, &roles)))
-                .await
+        let input = segment("role_set_key_or_id", key_or_id).map(|id| (id, roles));
+        self.clerk.call(input, |api, (id, roles)| {
+            Box::pin(api.add_roles_to_role_set(id, roles))
         })
     }
 
@@ -482,12 +432,9 @@ impl<'c> RoleSets<'c> {
         key_or_id: &str,
         replacement: ReplaceRole,
     ) -> CallFuture<'c, RoleSet> {
-        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send(|api| Box::pin(api.replace_role_in_role_set(id, &replacement)))
-                .await
+        let input = segment("role_set_key_or_id", key_or_id).map(|id| (id, replacement));
+        self.clerk.call(input, |api, (id, replacement)| {
+            Box::pin(api.replace_role_in_role_set(id, replacement))
         })
     }
 
@@ -509,16 +456,10 @@ impl<'c> RoleSets<'c> {
         key_or_id: &str,
         replacement: ReplaceRoleSet,
     ) -> CallFuture<'c, DeletedObject> {
-        let id = segment("role_set_key_or_id", key_or_id).map(str::to_owned);
-        boxed(async move {
-            let id = &id?;
-            self.clerk
-                .send_deletion(
-                    |api| Box::pin(api.replace_role_set(id, &replacement)),
-                    "role_set",
-                    id,
-                )
-                .await
-        })
+        let id = segment("role_set_key_or_id", key_or_id);
+        self.clerk
+            .call_deletion("role_set", id, replacement, |api, id, replacement| {
+                Box::pin(api.replace_role_set(id, replacement))
+            })
     }
 }
