@@ -39,12 +39,11 @@ pub(crate) type Attempt<'a, T> = Pin<Box<dyn Future<Output = Generated<T>> + Sen
 /// The future of one call: what every operation method returns, to be awaited for the call's
 /// outcome. Nothing is sent until it is first polled.
 ///
-/// It is boxed by the method that makes it. An `async fn`'s body is compiled in every crate
-/// that awaits it, not in the crate that defines it, so each crate built on this one compiled
-/// its own copy of the whole call path (the attempt loop, the hooks, the error mapping, the
-/// decoding of every model). Behind `dyn Future` it is compiled once, here; callers poll it
-/// through a vtable, for one allocation per call. Being a named type, it can also be stored in
-/// a field or a collection.
+/// It is `Send` and `Unpin`, and being a named type it can be kept in a field or a collection.
+/// Inside is the call boxed behind `dyn Future`: an `async fn`'s body would be compiled again
+/// in every crate that awaits it (the attempt loop, the hooks, the error mapping, the decoding
+/// of every model), where this way it is compiled once, in this crate, and polled through a
+/// vtable, at the cost of one allocation per call.
 #[must_use = "a call sends nothing until it is awaited"]
 pub struct CallFuture<'c, T>(Boxed<'c, T>);
 
@@ -65,8 +64,8 @@ impl<T> std::fmt::Debug for CallFuture<'_, T> {
 /// A call's future behind `dyn Future` (see [`CallFuture`]).
 pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// Makes the [`CallFuture`] of `call`. Generic, but called by non-generic methods only, so
-/// every instance of it is compiled in this crate.
+/// Makes the [`CallFuture`] of `call`. Generic, but reached only from this crate's
+/// non-generic methods, so every instance of it is compiled in this crate.
 pub(crate) fn boxed<'a, T>(call: impl Future<Output = Result<T>> + Send + 'a) -> CallFuture<'a, T> {
     CallFuture(Box::pin(call))
 }
@@ -375,6 +374,9 @@ mod tests {
         let body = size_of_val(&*get.0);
         assert!(body <= 1024, "{body} bytes");
         assert_eq!(size_of_val(&get), 16, "what the caller holds is the box");
+        // As its documentation says (checked when this test compiles).
+        fn send_and_unpin<F: Send + Unpin>(_: &F) {}
+        send_and_unpin(&get);
         let list = clerk.organization_roles().list().send();
         assert!(size_of_val(&list) <= 1024, "{} bytes", size_of_val(&list));
     }
