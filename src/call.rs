@@ -19,7 +19,6 @@ use std::{
 
 use progenitor_client::{ClientInfo, ResponseValue};
 use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
 use tracing::Span;
 
 use crate::{
@@ -70,6 +69,11 @@ pub(crate) fn boxed<'a, T>(call: impl Future<Output = Result<T>> + Send + 'a) ->
     CallFuture(Box::pin(call))
 }
 
+/// Makes one attempt of a call on the attempt's client. Behind `dyn`, so that the attempt loop
+/// is compiled once per decoded type rather than once per operation.
+pub(crate) type MakeAttempt<'f, 'call, T> =
+    dyn for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T> + Send + Sync + 'f;
+
 /// What a generated operation's future resolves to.
 pub(crate) type Generated<T> = std::result::Result<ResponseValue<T>, GeneratedError>;
 /// The generated client's error type.
@@ -96,11 +100,11 @@ impl Clerk {
     ) -> CallFuture<'c, T>
     where
         I: Send + Sync + 'c,
-        T: DeserializeOwned + Send + 'c,
+        T: Send + 'c,
     {
         boxed(async move {
             let input = input?;
-            self.send(|api| attempt(api, &input)).await
+            self.send(&|api| attempt(api, &input)).await
         })
     }
 
@@ -126,27 +130,21 @@ impl Clerk {
     {
         boxed(async move {
             let id = id?;
-            self.send_deletion(|api| attempt(api, &id, &input), object, &id)
+            self.send_deletion(&|api| attempt(api, &id, &input), object, &id)
                 .await
         })
     }
 
     /// Runs a generated operation (`attempt` makes one try of it on the client it is given)
     /// until it succeeds or the retry policy stops, and maps a failure onto [`Error`].
-    pub(crate) async fn send<'call, T>(
-        &self,
-        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
-    ) -> Result<T>
-    where
-        T: DeserializeOwned,
-    {
+    pub(crate) async fn send<'call, T>(&self, attempt: &MakeAttempt<'_, 'call, T>) -> Result<T> {
         let failed = match self.attempts(attempt).await {
             Ok(value) => return Ok(value),
             Err(failed) => failed,
         };
         // Boxed, like the sleep between attempts: a rare path that would otherwise make every
         // call's future larger.
-        Err(Box::pin(self.map::<T>(failed)).await)
+        Err(Box::pin(self.map(failed)).await)
     }
 
     /// Like [`send`](Self::send), for the calls that answer with a [`DeletedObject`]. A
@@ -156,7 +154,7 @@ impl Clerk {
     /// promised.
     pub(crate) async fn send_deletion<'call>(
         &self,
-        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, DeletedObject>,
+        attempt: &MakeAttempt<'_, 'call, DeletedObject>,
         object: &str,
         id: &str,
     ) -> Result<DeletedObject> {
@@ -173,20 +171,20 @@ impl Clerk {
                 slug: None,
             });
         }
-        Err(Box::pin(self.map::<DeletedObject>(failed)).await)
+        Err(Box::pin(self.map(failed)).await)
     }
 
     /// The error a failed call ends with.
-    async fn map<T: DeserializeOwned>(&self, failed: Failed) -> Error {
+    async fn map(&self, failed: Failed) -> Error {
         let redactor = ClientInfo::inner(self.generated()).redactor();
-        mapping::from_generated::<T>(failed.error, failed.record, failed.attempts, redactor).await
+        mapping::from_generated(failed.error, failed.record, failed.attempts, redactor).await
     }
 
     /// The attempt loop. Only the attempt and the wait after a failed one are awaited here;
     /// what an attempt came to is settled in between, by [`settle`].
     async fn attempts<'call, T>(
         &self,
-        attempt: impl for<'a> Fn(&'a AttemptClient<'call>) -> Attempt<'a, T>,
+        attempt: &MakeAttempt<'_, 'call, T>,
     ) -> std::result::Result<T, Failed> {
         let policy = ClientInfo::inner(self.generated()).retry_policy();
         let started = Instant::now();
@@ -231,20 +229,44 @@ enum Settled<T> {
 /// rate-limit slot go before any wait; a success's slot goes here, its body read.
 fn settle<T>(
     outcome: Generated<T>,
-    mut record: AttemptRecord,
+    record: AttemptRecord,
     policy: &RetryPolicy,
     made: u32,
     started: Instant,
     span: &Span,
 ) -> Settled<T> {
     span.record("attempt", made);
-    let error = match outcome {
+    match outcome {
         Ok(value) => {
             finish(span, started);
-            return Settled::Done(Ok(value.into_inner()));
+            Settled::Done(Ok(value.into_inner()))
         }
-        Err(error) => error,
-    };
+        Err(error) => match settle_failure(error, record, policy, made, started, span) {
+            AfterFailure::Retry(wait) => Settled::Retry(wait),
+            AfterFailure::GiveUp(failed) => Settled::Done(Err(failed)),
+        },
+    }
+}
+
+/// What a failed attempt leads to (made and matched at once, like [`Settled`]).
+#[allow(clippy::large_enum_variant)]
+enum AfterFailure {
+    /// Wait this long, then make another attempt.
+    Retry(Duration),
+    /// The call is over.
+    GiveUp(Failed),
+}
+
+/// The failure half of [`settle`], which does not depend on the decoded type (so it is
+/// compiled once): the wait before the next attempt, or how the call failed for good.
+fn settle_failure(
+    error: GeneratedError,
+    mut record: AttemptRecord,
+    policy: &RetryPolicy,
+    made: u32,
+    started: Instant,
+    span: &Span,
+) -> AfterFailure {
     if let GeneratedError::ResponseBodyError(source) = &error {
         // A body of unknown length that ran past the limit says so in its error.
         record.too_large = record.too_large.or_else(|| over_limit(source));
@@ -272,7 +294,7 @@ fn settle<T>(
                     "retrying the Clerk request"
                 );
             });
-            Settled::Retry(wait)
+            AfterFailure::Retry(wait)
         }
         Decision::Stop(gave_up) => {
             finish(span, started);
@@ -284,11 +306,11 @@ fn settle<T>(
                 made - 1
             };
             let attempts = Attempts { made, gave_up };
-            Settled::Done(Err(Failed {
+            AfterFailure::GiveUp(Failed {
                 error,
                 record,
                 attempts,
-            }))
+            })
         }
     }
 }

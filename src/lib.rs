@@ -97,6 +97,7 @@ mod client;
 mod error;
 pub mod generated;
 mod hooks;
+mod json_path;
 mod list;
 mod mapping;
 mod open_enum;

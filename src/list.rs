@@ -139,6 +139,6 @@ impl<'c, T: Listable> List<'c, T> {
     /// # }
     /// ```
     pub async fn collect_all(self) -> Result<Vec<T>> {
-        futures::TryStreamExt::try_collect(self.stream()).await
+        futures_util::TryStreamExt::try_collect(self.stream()).await
     }
 }

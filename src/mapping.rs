@@ -3,7 +3,6 @@
 //! [`Redactor`] here, before it is stored.
 
 use reqwest::{StatusCode, header::HeaderValue};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
@@ -11,6 +10,7 @@ use crate::{
     attempt::AttemptRecord,
     error::{ApiError, BodyError, DecodeError},
     generated::types::ClerkErrors,
+    json_path,
     redact::Redactor,
     retry::Attempts,
 };
@@ -19,11 +19,10 @@ use crate::{
 /// small enough to log.
 pub(crate) const EXCERPT_BYTES: usize = 512;
 
-/// Maps an error of the generated client. `T` is the type the operation decodes on success
-/// (used to locate a decoding failure); `call` is what the hooks noted during the last attempt:
-/// its status and headers (which a decoding or body failure no longer carries), an oversized
-/// body; `attempts` is how many were made and why retrying stopped.
-pub(crate) async fn from_generated<T: DeserializeOwned>(
+/// Maps an error of the generated client. `call` is what the hooks noted during the last
+/// attempt: its status and headers (which a decoding or body failure no longer carries), an
+/// oversized body; `attempts` is how many were made and why retrying stopped.
+pub(crate) async fn from_generated(
     error: progenitor_client::Error<ClerkErrors>,
     call: AttemptRecord,
     attempts: Attempts,
@@ -56,7 +55,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
             let body = response.bytes().await.unwrap_or_default();
             unexpected(status, &body, &call, attempts, redactor)
         }
-        Generated::InvalidResponsePayload(bytes, _) => match call.status {
+        Generated::InvalidResponsePayload(bytes, failure) => match call.status {
             // A documented error status whose body is not Clerk's JSON (e.g. a proxy page).
             Some(status) if !status.is_success() => Error::UnexpectedResponse {
                 status,
@@ -65,7 +64,7 @@ pub(crate) async fn from_generated<T: DeserializeOwned>(
                 retry_after: call.retry_after,
                 attempts,
             },
-            status => decode_error::<T>(status, &bytes, &call, attempts, redactor),
+            status => decode_error(status, &bytes, &failure, &call, attempts, redactor),
         },
         // The head arrived (the hooks saw its status), then the body failed.
         Generated::ResponseBodyError(source) => match call.status {
@@ -156,20 +155,18 @@ fn unexpected(
     }
 }
 
-/// Decodes again, this time tracking the path, to say which field failed.
-fn decode_error<T: DeserializeOwned>(
+/// A body that did not decode: where in it (see [`json_path`](crate::json_path)) and why.
+fn decode_error(
     status: Option<StatusCode>,
     bytes: &[u8],
+    failure: &serde_json::Error,
     call: &AttemptRecord,
     attempts: Attempts,
     redactor: &Redactor,
 ) -> Error {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-        Err(e) => (e.path().to_string(), e.into_inner().to_string()),
-        // Only reachable if the two decoders disagree; keep the report honest anyway.
-        Ok(_) => (".".to_owned(), "the response did not decode".to_owned()),
-    };
+    let offset = json_path::offset_of(bytes, failure.line(), failure.column());
+    let path = json_path::path_at(bytes, offset);
+    let message = failure.to_string();
     Error::Decode(Box::new(DecodeError {
         status,
         // Both may quote the body (a map key, an unexpected string value).
@@ -207,10 +204,12 @@ mod tests {
             data: Vec<Item>,
         }
         let body = format!(r#"{{"data":[{{"created_at":1}},{{"created_at":"Bearer {KEY}"}}]}}"#);
+        let failure = serde_json::from_str::<List>(&body).unwrap_err();
         let call = AttemptRecord::default();
-        let error = decode_error::<List>(
+        let error = decode_error(
             Some(StatusCode::OK),
             body.as_bytes(),
+            &failure,
             &call,
             Attempts::default(),
             &Redactor::new(KEY),

@@ -115,7 +115,7 @@ macro_rules! listable {
                 boxed(async move {
                     let (order_by, query) = (p.order_by.as_deref(), p.query.as_deref());
                     clerk
-                        .send(|api| Box::pin(api.$operation(p.limit, p.offset, order_by, query)))
+                        .send(&|api| Box::pin(api.$operation(p.limit, p.offset, order_by, query)))
                         .await
                 })
             }

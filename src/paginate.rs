@@ -8,7 +8,7 @@ use std::{
     vec,
 };
 
-use futures::{
+use futures_util::{
     Stream, StreamExt,
     future::BoxFuture,
     stream::{BoxStream, FusedStream},
@@ -140,7 +140,7 @@ impl<T: Sealed> ListStream<T> {
         // A negative total (which no real answer carries) plans no further page.
         let total = u64::try_from(first.total_count).unwrap_or(0);
         let offsets = (start.saturating_add(page_size)..total).step_by(page_size as usize);
-        let pages = futures::stream::iter(offsets)
+        let pages = futures_util::stream::iter(offsets)
             .map(move |offset| fetch(clerk.clone(), page_params(&params, page_size, offset)))
             .buffered(concurrency);
         self.rest = Some(pages.boxed());
